@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""One entry point for the course: set-up, JupyterLab, tests and maintenance.
+
+    python3 course.py lab        # set up (once) and open the course in JupyterLab
+    python3 course.py test       # set up (once) and run the whole test suite
+
+Maintenance:
+    python3 course.py generate   # regenerate notebooks/ (student versions) from solutions/
+    python3 course.py results [--full]   # execute every chapter headlessly, print its figures
+    python3 course.py bench      # execution time per notebook (fast, full), render time per widget
+
+Every command first makes sure the project-local virtual environment `.venv` holds the
+pinned stack (constraints.txt). That step is idempotent: it reinstalls only when
+pyproject.toml or constraints.txt changed since the last install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".course-stamp"
+
+
+def _stack_hash() -> str:
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_env() -> None:
+    """Create .venv and install the pinned stack plus lessonlib, unless already done."""
+    if sys.version_info < (3, 11):
+        sys.exit("The course needs Python >= 3.11 (nbgrader 0.9.6 requires it).")
+    if not PYTHON.exists():
+        print("Creating the virtual environment in .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = _stack_hash()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    print("Installing the course stack into .venv (first run only) ...", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    # torch first, pinned, so that nothing later pulls a CUDA build.
+    subprocess.run([*pip, "-c", "constraints.txt", "torch"], cwd=ROOT, check=True)
+    subprocess.run([*pip, "-c", "constraints.txt", "-e", ".[dev]"], cwd=ROOT, check=True)
+    STAMP.write_text(wanted)
+
+
+def run(args: list[str], **env: str) -> int:
+    """Run a command from the venv's bin directory, with the course root as cwd."""
+    full_env = {**os.environ, **env, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    full_env.pop("PYTHONHOME", None)
+    return subprocess.call(args, cwd=ROOT, env=full_env)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return 0
+    command, rest = argv[0], argv[1:]
+    ensure_env()
+    if command == "lab":
+        return run([str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT),
+                    "--ServerApp.default_url=/lab/tree/notebooks", *rest])
+    if command == "test":
+        return run([str(PYTHON), "-m", "pytest", "-n", "2", "--dist", "loadgroup", *rest],
+                   MPLBACKEND="Agg")
+    if command in {"generate", "results", "bench"}:
+        return run([str(PYTHON), "-m", f"tools.{command}", *rest], MPLBACKEND="Agg")
+    print(f"unknown command {command!r}\n{__doc__}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

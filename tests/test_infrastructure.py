@@ -1,0 +1,179 @@
+"""runmode, seeding, device, results, batching, training, pca, plots, widgets."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402
+
+from lessonlib import results  # noqa: E402
+from lessonlib.batching import minibatches  # noqa: E402
+from lessonlib.device import describe, get_device  # noqa: E402
+from lessonlib.interactives.linear_bottleneck import (  # noqa: E402
+    reconstruction_errors,
+    render_linear_bottleneck,
+)
+from lessonlib.models import MLPVAE, ConvAutoencoder  # noqa: E402
+from lessonlib.pca import PCA  # noqa: E402
+from lessonlib.plots import image_rows, latent_scatter, loss_curves, to_grid  # noqa: E402
+from lessonlib.runmode import is_fast, is_grading, pick  # noqa: E402
+from lessonlib.seeding import seed_everything  # noqa: E402
+from lessonlib.training import train  # noqa: E402
+from lessonlib.widgets import (  # noqa: E402
+    Choice,
+    FloatSlider,
+    IntSlider,
+    Regenerate,
+    Toggle,
+    interactive,
+    probe_render,
+)
+
+
+def test_runmode(monkeypatch):
+    monkeypatch.delenv("LESSONLIB_FAST", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert not is_fast(False) and is_fast(True) and not is_grading()
+    monkeypatch.setenv("LESSONLIB_FAST", "1")
+    assert is_fast(False)
+    monkeypatch.delenv("LESSONLIB_FAST")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert is_fast(False) and is_grading()
+    assert pick(100, 5, fast_mode=True) == 5 and pick(100, 5, fast_mode=False) == 100
+
+
+def test_seed_everything_reproduces():
+    seed_everything(3)
+    a = torch.randn(4)
+    gen = seed_everything(3)
+    assert torch.equal(a, torch.randn(4))
+    assert torch.equal(torch.randn(2, generator=gen), torch.randn(2, generator=seed_everything(3)))
+
+
+def test_device(monkeypatch):
+    monkeypatch.delenv("LESSONLIB_DEVICE", raising=False)
+    assert get_device().type in {"cpu", "cuda", "mps"}
+    assert get_device("cpu").type == "cpu"
+    monkeypatch.setenv("LESSONLIB_DEVICE", "cpu")
+    assert get_device().type == "cpu"
+    assert "CPU" in describe(torch.device("cpu"))
+
+
+def test_results_recorded_in_memory_and_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("LESSONLIB_RESULTS_DIR", str(tmp_path))
+    results.record("chX", "loss", torch.tensor(1.23456789))
+    results.record("chX", "table", {"a": [1, 2.5]})
+    assert results.recorded("chX")["loss"] == pytest.approx(1.234568)
+    on_disk = json.loads((tmp_path / "chX.json").read_text())
+    assert on_disk == {"loss": 1.234568, "table": {"a": [1, 2.5]}}
+    assert results.load_dir(tmp_path)["chX"]["table"]["a"] == [1, 2.5]
+
+
+def test_minibatches_cover_the_data_and_reshuffle():
+    x = torch.arange(10)
+    it = minibatches(x, x * 2, batch_size=5, generator=torch.Generator().manual_seed(0))
+    (a, a2), (b, _) = next(it), next(it)
+    assert torch.equal(a2, a * 2)
+    assert sorted(torch.cat([a, b]).tolist()) == list(range(10))
+    with pytest.raises(ValueError):
+        next(minibatches(x, batch_size=11))
+    with pytest.raises(ValueError):
+        next(minibatches(x, x[:3], batch_size=2))
+
+
+def test_train_reduces_a_loss_and_logs_history():
+    seed_everything(0)
+    w = torch.nn.Parameter(torch.zeros(3))
+    target = torch.tensor([1.0, -2.0, 0.5])
+    batches = minibatches(target.repeat(8, 1), batch_size=4)
+
+    def step(batch):
+        (t,) = batch
+        loss = (w - t).pow(2).sum(dim=1).mean()
+        return {"loss": loss, "w0": w[0].detach()}
+
+    history = train([w], step, batches, steps=200, lr=0.05, progress=False, clip=10.0)
+    assert len(history["loss"]) == 200 and history["loss"][-1] < 1e-3 < history["loss"][0]
+    assert history.last("w0", 10) == pytest.approx(1.0, abs=0.05)
+    assert history.seconds > 0
+
+
+def test_models_shapes():
+    x = torch.rand(3, 1, 28, 28)
+    assert ConvAutoencoder(8)(x).shape == (3, 1, 28, 28)
+    vae = MLPVAE(z_dim=5)
+    logits, mu, logvar, z = vae(x)
+    assert logits.shape == (3, 784) and mu.shape == logvar.shape == z.shape == (3, 5)
+    logits, mu, _, z = vae(x, sample=False)
+    assert torch.equal(z, mu)
+
+
+def test_pca_is_exact_at_full_rank_and_ordered():
+    seed_everything(0)
+    x = torch.randn(200, 6) @ torch.diag(torch.tensor([5.0, 3, 1, 0.5, 0.1, 0.01]))
+    pca = PCA.fit(x)
+    assert torch.allclose(pca.decode(pca.encode(x, 6)), x, atol=1e-4)
+    errs = reconstruction_errors(pca, x, [1, 2, 6])
+    assert errs[0] > errs[1] > errs[2] and pca.explained(1) > 0.6
+    assert pca.explained(6) == pytest.approx(1.0)
+
+
+def test_plots_draw():
+    import matplotlib.pyplot as plt
+
+    assert to_grid(torch.rand(5, 1, 4, 4), nrow=3).shape == (2 * 5 + 1, 3 * 5 + 1, 1)
+    fig = image_rows({"a": torch.rand(4, 1, 8, 8), "b": torch.rand(4, 3, 8, 8)})
+    assert isinstance(fig, Figure)
+    fig2, ax = plt.subplots()
+    latent_scatter(ax, torch.randn(20, 2), torch.randint(0, 10, (20,)))
+    loss_curves(ax, {"loss": [3.0, 2.0, 1.0] * 20}, ["loss"], smooth=5)
+    plt.close("all")
+
+
+def test_probe_render_calls_every_extreme():
+    seen = []
+
+    def render(k, beta, mode, flag, seed):
+        import matplotlib.pyplot as plt
+
+        seen.append((k, beta, mode, flag, seed))
+        return plt.figure()
+
+    controls = [IntSlider("k", 1, 9, 3), FloatSlider("beta", 0.1, 10.0, 1.0, log=True),
+                Choice("mode", ("a", "b", "c"), "b"), Toggle("flag"), Regenerate()]
+    stats = probe_render(render, controls)
+    assert (1, 1.0, "b", False, 0) in seen and (9, 1.0, "b", False, 0) in seen
+    assert (3, 0.1, "b", False, 0) in seen and (3, 10.0, "b", False, 0) in seen
+    assert (3, 1.0, "a", False, 0) in seen and (3, 1.0, "c", False, 0) in seen
+    assert (3, 1.0, "b", True, 0) in seen and (3, 1.0, "b", False, 1) in seen
+    assert stats["calls"] == len(seen) == len(set(seen))
+    with pytest.raises(TypeError):
+        probe_render(lambda k: None, [IntSlider("k", 0, 1, 0)])
+
+
+def test_interactive_records_render_checks(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("LESSONLIB_RENDER_CHECK", "1")
+    monkeypatch.setenv("LESSONLIB_RESULTS_DIR", str(tmp_path))
+    box = interactive(lambda k: plt.figure(), [IntSlider("k", 0, 4, 2)], name="demo",
+                      chapter="chY")
+    assert box is not None
+    assert json.loads((tmp_path / "chY.json").read_text())["render/demo"]["calls"] == 3
+
+
+def test_render_linear_bottleneck_extremes():
+    seed_everything(0)
+    x = torch.rand(50, 1, 4, 4)
+    pca = PCA.fit(x.reshape(50, -1))
+    ks = [1, 4, 16]
+    errs = reconstruction_errors(pca, x.reshape(50, -1), ks)
+    for k in (1, 8, 16):
+        fig = render_linear_bottleneck(k, pca=pca, images=x[:5], ks=ks, errors=errs)
+        assert isinstance(fig, Figure)
+        assert f"keeps {k}/16" in fig.axes[-1].get_title()

@@ -1,0 +1,78 @@
+"""Every chapter executes headlessly: the solution (papermill, nbval) and the untouched release."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import jupytext
+import pytest
+
+from tests.conftest import write_report
+from tools.chapters import ROOT, release_ipynb, solution_ipynb, source_py, tool_env
+from tools.execute import execute
+
+pytestmark = pytest.mark.notebook
+
+WIDGET_CALL = re.compile(r'name="([a-z0-9_]+)", chapter=CHAPTER')
+
+
+def _declared_widgets(chapter: str) -> set[str]:
+    return set(WIDGET_CALL.findall(source_py(chapter).read_text()))
+
+
+def _answer_names(chapter: str) -> list[str]:
+    nb = jupytext.read(source_py(chapter))
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("solution")
+            and not c.metadata["nbgrader"].get("grade") and c.cell_type == "code"]
+
+
+@pytest.mark.xdist_group("execute")
+def test_solution_executes_in_fast_mode(chapter, tmp_path):
+    """papermill, FAST=True: no error, results recorded, every widget rendered at extremes."""
+    run = execute(solution_ipynb(chapter), tmp_path / "out.ipynb", fast=True,
+                  results_dir=tmp_path / "results", threads=1)
+    assert run.returncode == 0 and not run.cell_errors(), "\n".join(run.cell_errors())
+    text = run.stdout_text()
+    assert "[x]" not in text and "NOT ATTEMPTED" not in text, (
+        "a public check did not pass on the solution:\n" + text[-3000:])
+    assert "lessonlib's reference" not in text, "the solution should use its own functions"
+    renders = {k.split("/", 1)[1] for k in run.results if k.startswith("render/")}
+    assert renders == _declared_widgets(chapter), "every interactive must be render-checked"
+    for name in renders:
+        assert run.results[f"render/{name}"]["calls"] >= 2
+    metrics = [k for k in run.results if not k.startswith("render/")]
+    assert metrics, "the notebook records its headline figures"
+    write_report("execution", chapter,
+                 f"{'notebook':24s} {'fast s':>7s} {'widgets':>8s} {'max render ms':>14s}\n"
+                 f"{chapter:24s} {run.seconds:7.1f} {len(renders):8d} "
+                 f"{max([run.results[f'render/{n}']['max_ms'] for n in renders], default=0):14.0f}")
+
+
+@pytest.mark.xdist_group("execute")
+def test_untouched_release_runs_to_the_end(chapter, tmp_path):
+    """A learner pressing Run All on the fresh release reaches the end."""
+    run = execute(release_ipynb(chapter), tmp_path / "out.ipynb", fast=True,
+                  results_dir=tmp_path / "results", render_check=False, threads=1)
+    assert run.returncode == 0 and not run.cell_errors(), "\n".join(run.cell_errors())
+    text = run.stdout_text()
+    for name in _answer_names(chapter):
+        label = f"quiz {chapter[:4]}" if name.startswith("answer_q") else name
+        assert f"{label}" in text, f"no self-check output for {name}"
+    assert text.count("NOT ATTEMPTED") >= len(_answer_names(chapter)), text[-2000:]
+    assert "[ok]" not in text, "an unanswered exercise must not pass its checks"
+    if any(not n.startswith("answer_q") for n in _answer_names(chapter)):
+        assert "lessonlib's reference" in text, "demos should fall back to the reference"
+
+
+def test_solution_passes_nbval_lax(chapter):
+    """pytest --nbval-lax on the instructor notebook (fast mode through LESSONLIB_FAST)."""
+    cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:xdist",
+           "-p", "no:cacheprovider", "--rootdir", str(ROOT / "solutions"),
+           "-c", "/dev/null", str(solution_ipynb(chapter))]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env=tool_env(LESSONLIB_FAST="1", MPLBACKEND="Agg",
+                                       OMP_NUM_THREADS="1", MKL_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

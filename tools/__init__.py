@@ -1,0 +1,1 @@
+"""Maintenance tools: generate student notebooks, execute chapters, benchmark."""

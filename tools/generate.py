@@ -1,0 +1,90 @@
+"""Regenerate the student notebooks: solutions/*.py -> solutions/*.ipynb -> notebooks/.
+
+    python3 course.py generate            # every chapter
+    python3 course.py generate ch00_latent_spaces
+
+Step 1 (jupytext): the py:percent source becomes the paired instructor notebook, outputs
+empty. Step 2 (nbgrader generate_assignment --force): the release in notebooks/, with
+solutions replaced by stubs, hidden tests removed, notebook metadata stripped. nbgrader's
+gradebook goes to a throw-away database, never into the repository.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from tools.chapters import ROOT, chapters, release_ipynb, solution_ipynb, source_py, tool_env
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def notebook_from_source(py_path: Path) -> nbformat.NotebookNode:
+    """Read the jupytext source into a notebook with no outputs and a python3 kernel."""
+    nb = jupytext.read(py_path)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        cell["id"] = grade_id or f"cell-{i:03d}"
+    return nbformat.v4.upgrade(nb) if nb.nbformat < 4 else nb
+
+
+def write_solution(chapter: str, root: Path = ROOT) -> Path:
+    """Write solutions/<ch>/<ch>.ipynb from its .py source (deterministic)."""
+    nb = notebook_from_source(source_py(chapter, root))
+    out = solution_ipynb(chapter, root)
+    nbformat.write(nb, out)
+    return out
+
+
+def generate_release(chapter: str, course_root: Path, db_dir: Path) -> Path:
+    """Run nbgrader generate_assignment for one chapter of the course at course_root."""
+    cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", chapter, "--force",
+           "--log-level=WARN", f"--CourseDirectory.root={course_root}",
+           f"--db=sqlite:///{db_dir / 'gradebook.db'}"]
+    proc = subprocess.run(cmd, cwd=course_root, capture_output=True, text=True, env=tool_env())
+    if proc.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_assignment {chapter} failed:\n"
+                           f"{proc.stdout}\n{proc.stderr}")
+    return release_ipynb(chapter, course_root)
+
+
+def generate_into(course_root: Path, chapter_ids: list[str]) -> None:
+    """Generate releases inside an existing course folder (solutions/ + nbgrader_config.py)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for chapter in chapter_ids:
+            generate_release(chapter, course_root, Path(tmp))
+
+
+def fresh_release(chapter: str, workdir: Path) -> Path:
+    """Generate one chapter's release in a scratch copy of the course; return its path."""
+    shutil.copy(ROOT / "nbgrader_config.py", workdir / "nbgrader_config.py")
+    shutil.copytree(ROOT / "solutions" / chapter, workdir / "solutions" / chapter)
+    write_solution(chapter, workdir)
+    generate_into(workdir, [chapter])
+    return release_ipynb(chapter, workdir)
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or chapters()
+    for chapter in wanted:
+        write_solution(chapter)
+    generate_into(ROOT, wanted)
+    for chapter in wanted:
+        print(f"{chapter}: {release_ipynb(chapter).relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
