@@ -69,10 +69,11 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     ensure_env()
     if command == "lab":
+        as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         return run([str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT),
-                    "--ServerApp.default_url=/lab/tree/notebooks", *rest])
+                    "--ServerApp.default_url=/lab/tree/notebooks", *as_root, *rest])
     if command == "test":
-        return run([str(PYTHON), "-m", "pytest", "-n", "2", "--dist", "loadgroup", *rest],
+        return run([str(PYTHON), "-m", "pytest", "-n", "2", *rest],
                    MPLBACKEND="Agg")
     if command in {"generate", "results", "bench"}:
         return run([str(PYTHON), "-m", f"tools.{command}", *rest], MPLBACKEND="Agg")

@@ -13,7 +13,6 @@ from tools.grading import grade_chapter, load_variants, load_wrong_module, table
 pytestmark = pytest.mark.grading
 
 
-@pytest.mark.xdist_group("grade")
 def test_checkers_catch_wrong_implementations(chapter, tmp_path):
     grades = grade_chapter(chapter, tmp_path)
     write_report("grading", chapter, table(grades))

@@ -28,7 +28,6 @@ def nbgrader(cwd: Path, *args: str) -> str:
     return proc.stdout + proc.stderr
 
 
-@pytest.mark.xdist_group("grade")
 def test_release_collect_autograde_handgrade_export(tmp_path):
     course, home, exchange = tmp_path / "course", tmp_path / "student", tmp_path / "exchange"
     for folder in (course, home, exchange):

@@ -20,13 +20,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.xdist_group("lab")
 def test_jupyterlab_serves_the_notebooks(tmp_path):
     port = _free_port()
     cmd = [sys.executable, str(ROOT / "course.py"), "lab", "--no-browser", f"--port={port}",
-           "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
-           f"--ServerApp.runtime_dir={tmp_path}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=tool_env(JUPYTER_CONFIG_DIR=str(tmp_path)),
+           "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password="]
+    env = tool_env(JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+                   JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

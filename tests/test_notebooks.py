@@ -29,7 +29,6 @@ def _answer_names(chapter: str) -> list[str]:
             and not c.metadata["nbgrader"].get("grade") and c.cell_type == "code"]
 
 
-@pytest.mark.xdist_group("execute")
 def test_solution_executes_in_fast_mode(chapter, tmp_path):
     """papermill, FAST=True: no error, results recorded, every widget rendered at extremes."""
     run = execute(solution_ipynb(chapter), tmp_path / "out.ipynb", fast=True,
@@ -51,7 +50,6 @@ def test_solution_executes_in_fast_mode(chapter, tmp_path):
                  f"{max([run.results[f'render/{n}']['max_ms'] for n in renders], default=0):14.0f}")
 
 
-@pytest.mark.xdist_group("execute")
 def test_untouched_release_runs_to_the_end(chapter, tmp_path):
     """A learner pressing Run All on the fresh release reaches the end."""
     run = execute(release_ipynb(chapter), tmp_path / "out.ipynb", fast=True,

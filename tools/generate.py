@@ -22,6 +22,8 @@ import nbformat
 
 from tools.chapters import ROOT, chapters, release_ipynb, solution_ipynb, source_py, tool_env
 
+# Layout hints jupytext keeps for a faithful round trip; meaningless in the notebooks.
+JUPYTEXT_CELL_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -35,6 +37,8 @@ def notebook_from_source(py_path: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+        for key in JUPYTEXT_CELL_KEYS:
+            cell.metadata.pop(key, None)
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         cell["id"] = grade_id or f"cell-{i:03d}"
     return nbformat.v4.upgrade(nb) if nb.nbformat < 4 else nb
