@@ -108,7 +108,9 @@ def build_photos() -> dict[str, np.ndarray]:
     """A few colour sample photographs bundled with scikit-image, [128, 128, 3] uint8 each."""
     import skimage.data
 
-    return {name: center_crop_resize(getattr(skimage.data, name)(), PHOTO_SIZE) for name in PHOTO_NAMES}
+    return {
+        name: center_crop_resize(getattr(skimage.data, name)(), PHOTO_SIZE) for name in PHOTO_NAMES
+    }
 
 
 BUILDERS = {

@@ -50,6 +50,9 @@ def test_digits_and_photos():
     photos = load_photos(["coffee"])
     assert list(photos) == ["coffee"] and photos["coffee"].shape == (3, 128, 128)
     assert 0 <= float(photos["coffee"].min()) and float(photos["coffee"].max()) <= 1
+    assert load_photos([]) == {}
+    with pytest.raises(KeyError, match="available"):
+        load_photos(["mona_lisa"])
 
 
 def test_data_dir_lookup(monkeypatch, tmp_path):

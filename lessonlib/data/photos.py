@@ -15,5 +15,8 @@ def photo_names() -> list[str]:
 def load_photos(names: list[str] | None = None) -> dict[str, torch.Tensor]:
     """{name: image [3, 128, 128] float32 in [0, 1]} for the requested (default all) names."""
     arrays = load_arrays("photos.npz")
-    chosen = names or list(arrays)
+    chosen = list(arrays) if names is None else list(names)
+    unknown = [n for n in chosen if n not in arrays]
+    if unknown:
+        raise KeyError(f"no photo named {unknown}; available: {list(arrays)}")
     return {n: torch.from_numpy(arrays[n]).permute(2, 0, 1).float().div(255.0) for n in chosen}
