@@ -260,12 +260,11 @@ def test_check_vae_loss_on_hard_coded_784_and_unflattened_images():
     assert re.search("784", check_vae_loss.run(hard_coded).message)
 
     def no_flatten(x, logits, mu, logvar, likelihood="bernoulli", beta=1.0, free_bits=0.0):
-        if likelihood == "bernoulli":
-            recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
-        else:
-            recon = 0.5 * (logits - x).pow(2).sum() / x.shape[0]
-        kl = vo.kl_per_dim(mu, logvar).sum(1).mean()
-        return recon + beta * kl, recon, kl
+        loss, recon, kl = vo.vae_loss(x, logits, mu, logvar, likelihood, beta, free_bits)
+        if likelihood == "bernoulli":  # broadcasting x [B, 1, H, W] against logits [B, P]
+            bad = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+            loss, recon = loss - recon + bad, bad
+        return loss, recon, kl
 
     assert re.search("flatten", check_vae_loss.run(no_flatten).message)
 

@@ -157,11 +157,11 @@ def revive_dead_codes__in_place(codebook, cluster_size, embed_avg, z_flat, thres
 # ---------------------------------------------------------------- quiz
 
 answer_q1__a = "a"
-answer_q1__d = "d"
-answer_q2__b = "b"
-answer_q2__d = "d"
-answer_q3__a = "a"
-answer_q3__c = "c"
+answer_q1__c = "c"
+answer_q2__a = "a"
+answer_q2__c = "c"
+answer_q3__b = "b"
+answer_q3__d = "d"
 answer_q4__a = "a"
 answer_q4__c = "c"
 

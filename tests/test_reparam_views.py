@@ -1,0 +1,80 @@
+"""The chapter 2 and 3 interactives: pure renders, at every control's extremes, fast enough."""
+
+from __future__ import annotations
+
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from lessonlib.interactives.elbo_tradeoff import (  # noqa: E402
+    BetaRun,
+    nearest_run,
+    render_elbo_tradeoff,
+)
+from lessonlib.interactives.reparameterization import (  # noqa: E402
+    noise,
+    render_reparameterization,
+)
+
+
+@pytest.mark.parametrize("mu", [-3.0, 1.0, 3.0])
+@pytest.mark.parametrize("sigma", [0.1, 2.0])
+@pytest.mark.parametrize("trick", [False, True])
+def test_reparameterization_renders_at_extremes(mu, sigma, trick):
+    fig = render_reparameterization(mu, sigma, seed=3, trick=trick)
+    assert isinstance(fig, Figure)
+    plt.close(fig)
+
+
+def test_reparameterization_noise_is_reproducible_and_changes_with_seed():
+    assert (noise(0, 10) == noise(0, 10)).all()
+    assert not (noise(0, 10) == noise(1, 10)).all()
+
+
+def test_reparameterization_title_reports_the_samples():
+    fig = render_reparameterization(2.0, 0.5, seed=0, n=60)
+    title = fig.axes[0].get_title()
+    z = 2.0 + 0.5 * noise(0, 60)
+    assert f"mean {z.mean():.2f}" in title
+    plt.close(fig)
+
+
+def _runs():
+    runs = []
+    for i, beta in enumerate([0.125, 0.25, 1.0, 4.0, 8.0]):
+        images = torch.rand(8, 1, 28, 28)
+        runs.append(BetaRun(beta, 100.0 + 10 * i, 20.0 - 3 * i, images, images[:6]))
+    return runs
+
+
+def test_beta_run_and_nearest():
+    runs = _runs()
+    assert runs[2].negative_elbo == pytest.approx(runs[2].recon + runs[2].kl)
+    assert nearest_run(runs, 0).beta == 1.0
+    assert nearest_run(runs, -3).beta == 0.125
+    assert nearest_run(runs, 1).beta in (1.0, 4.0)
+    assert nearest_run(runs, 10).beta == 8.0
+
+
+@pytest.mark.parametrize("log2_beta", [-3, 0, 3])
+def test_elbo_tradeoff_renders(log2_beta):
+    fig = render_elbo_tradeoff(log2_beta, runs=_runs(), originals=torch.rand(8, 1, 28, 28))
+    assert isinstance(fig, Figure)
+    plt.close(fig)
+
+
+def test_renders_are_fast():
+    runs, originals = _runs(), torch.rand(8, 1, 28, 28)
+    plt.close(render_reparameterization())  # warm-up
+    start = time.process_time()
+    for seed in range(3):
+        plt.close(render_reparameterization(seed=seed))
+        plt.close(render_elbo_tradeoff(seed - 1, runs=runs, originals=originals))
+    assert (time.process_time() - start) / 3 < 0.4  # CPU seconds per pair of renders
