@@ -81,7 +81,7 @@ print("fast mode" if FAST else "full mode")
 # 8-dimensional $z$ is $10^{16}$ decoder calls for **one** image. Sampling $z$ from the
 # prior and averaging $p(x \mid z)$ is unbiased but useless in practice: almost every
 # prior sample decodes to some *other* digit, so the average is dominated by rare lucky
-# draws (section 5 measures how bad this is).
+# draws (section 6 measures what an encoder that ignores $x$ costs).
 #
 # The fix is to ask an encoder where to look. For each $x$ it proposes a distribution
 # $q_\phi(z \mid x)$ (chapter 2's Gaussian with mean $\mu(x)$ and variance $\sigma^2(x)$)
@@ -172,7 +172,7 @@ assert jensen[0] >= jensen[1], "Jensen: log of the mean >= mean of the logs"
 # %% [markdown]
 # The gap $\log 3.5 - \tfrac13\log 8 = 1.253 - 0.693 = 0.56$ exists because the weights
 # differ; if $q$ were the true posterior, every $w$ would equal $p(x)$ and the two numbers
-# would coincide. Section 6 turns the left-hand side into a whole family of bounds.
+# would coincide. Section 7 turns the left-hand side into a whole family of bounds.
 #
 # ## 3. The two terms, and what each one wants
 #

@@ -952,7 +952,9 @@ for beta in (1.0, 4.0):
             sprite_mu[beta, seed] = model.encode(sprites_test)[0]  # [N, 8]
         sprite_models[beta, seed] = model
         mig[beta, seed], gaps = mutual_info_gap(sprite_mu[beta, seed], factors_test)
-        print(f"beta = {beta:g}, seed {seed}: MIG = {mig[beta, seed]:.3f}; gap per factor: "
+        kl = evaluate_vae(model, sprites_test)["kl"]
+        print(f"beta = {beta:g}, seed {seed}: KL {kl:4.1f} nats, MIG = {mig[beta, seed]:.3f}; "
+              "gap per factor: "
               + ", ".join(f"{f} {g:.2f}" for f, g in zip(SPRITE_FACTORS, gaps.tolist())))
 mig_mean = {b: sum(mig[b, s] for s in SPRITE_SEEDS) / len(SPRITE_SEEDS) for b in (1.0, 4.0)}
 print("mean MIG: " + ", ".join(f"beta = {b:g}: {v:.3f}" for b, v in mig_mean.items()))

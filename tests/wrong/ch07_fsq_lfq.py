@@ -197,7 +197,7 @@ answer_q1__a = "a"
 answer_q1__b = "b"
 answer_q2__a = "a"
 answer_q2__d = "d"
-answer_q3__b = "b"
+answer_q3__a = "a"
 answer_q3__c = "c"
 
 MESSAGES = {
