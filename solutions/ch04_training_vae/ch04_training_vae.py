@@ -449,7 +449,7 @@ x_train, y_train = load_mnist("train")  # [4000, 1, 28, 28] grey levels in [0, 1
 x_test, y_test = load_mnist("test")  # [1000, 1, 28, 28]
 g_eval = torch.Generator().manual_seed(1)
 x_test_bin = torch.bernoulli(x_test, generator=g_eval)  # binarized once, for every model
-n_eval = pick(1000, 300, fast_mode=FAST)
+n_eval = pick(1000, 200, fast_mode=FAST)
 order = torch.randperm(len(x_test), generator=g_eval)[:n_eval]  # the files are sorted by digit
 x_eval, y_eval = x_test_bin[order], y_test[order]  # [n_eval, 1, 28, 28], [n_eval]
 train_idx = torch.randperm(len(x_train), generator=g_eval)[:n_eval]
@@ -495,7 +495,7 @@ def report(name, ev):
 
 
 # %%
-N_MAIN = pick(4000, 200, fast_mode=FAST)
+N_MAIN = pick(4000, 120, fast_mode=FAST)
 vae = new_vae(seed=0)
 history = fit_vae(vae, steps=N_MAIN, cosine=True, desc="MLP VAE")
 ev_main = evaluate_vae(vae, x_eval)
@@ -595,7 +595,7 @@ record(CHAPTER, "iwae_nll_bounds", {f"K={k}": -v for k, v in iwae.items()})
 
 # %%
 BETAS = [0.0, 0.25, 1.0, 4.0, 16.0, 100.0]
-N_SWEEP = pick(800, 50, fast_mode=FAST)
+N_SWEEP = pick(800, 30, fast_mode=FAST)
 sweep, sweep_models = [], {}
 start = time.perf_counter()
 for beta in BETAS:
@@ -671,7 +671,7 @@ assert answer_q1 == "b"
 
 # %%
 no_recon = new_vae(seed=1)
-fit_vae(no_recon, steps=pick(300, 40, fast_mode=FAST), use_recon=False, seed=1,
+fit_vae(no_recon, steps=pick(300, 20, fast_mode=FAST), use_recon=False, seed=1,
         desc="KL only")
 lab = {
     "healthy (beta = 1)": sweep[BETAS.index(1.0)],
@@ -754,7 +754,7 @@ class AutoregressiveVAE(MLPVAE):
         return self.decode(z) + context, mu, logvar, z
 
 
-N_COLLAPSE = pick(1500, 80, fast_mode=FAST)
+N_COLLAPSE = pick(1500, 50, fast_mode=FAST)
 collapse_settings = {
     "strong decoder": {},
     "strong decoder + KL annealing": {"anneal_steps": N_COLLAPSE // 2},
@@ -936,10 +936,10 @@ assert answer_q2 == "b"
 # dims (or captured by none). The heat maps show the normalised $I(z_j; v_k) / H(v_k)$.
 
 # %%
-n_sprites = pick(6000, 2000, fast_mode=FAST)
+n_sprites = pick(6000, 1000, fast_mode=FAST)
 sprites_train, _ = make_sprites(n_sprites, seed=0)  # [N, 1, 32, 32] in {0, 1}
-sprites_test, factors_test = make_sprites(pick(2000, 1000, fast_mode=FAST), seed=1)
-N_SPRITES = pick(1000, 60, fast_mode=FAST)
+sprites_test, factors_test = make_sprites(pick(2000, 500, fast_mode=FAST), seed=1)
+N_SPRITES = pick(1000, 40, fast_mode=FAST)
 SPRITE_SEEDS = (0, 1)
 sprite_models, sprite_mu, mig = {}, {}, {}
 for beta in (1.0, 4.0):
