@@ -622,7 +622,7 @@ display(interactive(
 # digits blur; fewer dims stay active; the cloud of codes shrinks into the prior's circle
 # and the mismatch goes to zero, so prior samples stop landing in "holes". At β = 0 the
 # reconstructions are the sharpest of all and the prior samples the worst (in full mode the
-# mismatch is about 190 nats); at β = 100 every input gets the same blurry average.
+# mismatch is about 170 nats); at β = 100 every input gets the same blurry average.
 #
 # Three warnings that the slider makes visible: the "best" β depends on what you want
 # (reconstructions, samples, or a tidy latent space); only β = 1 optimises a bound on
@@ -1017,10 +1017,11 @@ plt.show()
 # Making that train stably took engineering: residual cells with depthwise-separable
 # convolutions and batch normalisation, the posterior parameterised *relative* to the prior
 # ("residual normal": $q$ predicts shifts $\Delta\mu, \Delta\log\sigma$ of each group's
-# prior), and spectral regularisation of the encoder to keep the KL terms from exploding.
-# It reached 2.91 bits per dimension on CIFAR-10 (from 2.98 before it), the best
-# non-autoregressive likelihood at the time, and it was the first VAE to generate
-# 256×256 faces; its samples were then overtaken by diffusion models. Hierarchies help
+# prior), and spectral regularisation (a penalty on the largest singular value of each
+# layer) to keep the KL terms from exploding. It reached 2.91 bits per dimension on
+# CIFAR-10 (from 2.98 before it), the best non-autoregressive likelihood at the time, and
+# it was the first successful VAE on natural images as large as 256×256 pixels (faces);
+# its samples were then overtaken by diffusion models. Hierarchies help
 # because one Gaussian of 20 dims (this chapter) must encode everything at once, while a
 # hierarchy lets coarse latents decide "which digit" and finer ones the strokes.
 #
