@@ -99,3 +99,12 @@ def test_quiz_never_names_the_answer(capsys, monkeypatch):
     assert "not an option" in capsys.readouterr().out
     check_choice("b", question="t/q1", key=key)
     assert "PASSED" in capsys.readouterr().out
+
+
+def test_check_result_states_and_text():
+    from lessonlib.checks.core import PASSED, CheckResult
+
+    ok = CheckResult("double", PASSED, "public checks passed")
+    assert ok.passed and "double" in str(ok) and "public checks passed" in str(ok)
+    bad = check_double.run(lambda x: x)
+    assert not bad.passed and "unchanged" in str(bad)

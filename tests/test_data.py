@@ -105,3 +105,16 @@ def test_build_script_reproduces_shipped_arrays(tmp_path):
             assert new.files == old.files
             for key in new.files:
                 assert np.array_equal(new[key], old[key]), f"{name}:{key}"
+
+
+def test_load_arrays_reads_once_and_split_mask_partitions():
+    from lessonlib.data.npz import load_arrays, split_mask
+
+    first = load_arrays("digits8x8.npz")
+    assert load_arrays("digits8x8.npz") is first, "cached: the file is read once per process"
+    test_idx = np.array([1, 4])
+    train, test = split_mask(6, test_idx, "train"), split_mask(6, test_idx, "test")
+    assert test.tolist() == [False, True, False, False, True, False]
+    assert (train == ~test).all() and split_mask(6, test_idx, "all").all()
+    with pytest.raises(ValueError, match="split"):
+        split_mask(6, test_idx, "validation")

@@ -177,3 +177,21 @@ def test_render_linear_bottleneck_extremes():
         fig = render_linear_bottleneck(k, pca=pca, images=x[:5], ks=ks, errors=errs)
         assert isinstance(fig, Figure)
         assert f"keeps {k}/16" in fig.axes[-1].get_title()
+
+
+def test_conv_encoder_decoder_and_show_grid():
+    import matplotlib.pyplot as plt
+
+    from lessonlib.models.conv_autoencoder import ConvDecoder, ConvEncoder
+    from lessonlib.plots import show_grid
+    from lessonlib.training import History
+
+    z = ConvEncoder(out_features=6, width=8)(torch.rand(2, 1, 28, 28))
+    assert z.shape == (2, 6)
+    assert ConvDecoder(latent_dim=6, width=8)(z).shape == (2, 1, 28, 28)
+    fig, ax = plt.subplots()
+    show_grid(ax, torch.rand(5, 1, 4, 4), nrow=3, title="five")
+    assert ax.images[0].get_array().shape == (11, 16) and ax.get_title() == "five"
+    plt.close(fig)
+    history = History(loss=[4.0, 3.0, 2.0, 1.0])
+    assert history.last("loss", 2) == 1.5 and history.last("loss") == 2.5

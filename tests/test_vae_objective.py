@@ -300,3 +300,16 @@ def test_check_active_units_on_an_ignored_threshold_and_a_float():
     assert result.status == "wrong" and "threshold argument" in result.message
     result = check_active_units.run(lambda mu, threshold=0.01: float((mu.var(0) > 0.01).sum()))
     assert result.status == "wrong" and "int" in result.message
+
+
+def test_reconstruction_nll_per_example_against_the_distributions():
+    x, logits, _, _ = _batch(7)  # x [5, 12] binary, logits [5, 12]
+    want = -Bernoulli(logits=logits).log_prob(x).sum(dim=1)  # [5]
+    got = vo.reconstruction_nll(x.reshape(5, 3, 4), logits, "bernoulli")  # images flattened
+    assert got.shape == (5,) and torch.allclose(got, want)
+    mean = torch.sigmoid(logits)
+    gauss = vo.reconstruction_nll(x, mean, "gaussian")
+    constant = 0.5 * 12 * math.log(2 * math.pi)  # N(mean, I) normaliser, dropped
+    assert torch.allclose(gauss, -Normal(mean, 1.0).log_prob(x).sum(dim=1) - constant)
+    with pytest.raises(ValueError, match="likelihood"):
+        vo.reconstruction_nll(x, logits, "laplace")

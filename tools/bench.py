@@ -5,7 +5,8 @@
 
 Targets on 2 CPU cores: fast <= 60 s per notebook, full <= 300 s, each widget render
 <= 200 ms (median of repeated calls at every slider's min, default and max). This is a
-measurement, not a test: the machines are shared and noisy.
+measurement, not a test: the machines are shared and noisy. The full-mode runs also write
+results/full/ (what `course.py results --full` writes), so one benchmark refreshes both.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.chapters import chapters, solution_ipynb
+from tools.chapters import ROOT, chapters, solution_ipynb
 from tools.execute import execute
 
 TARGETS = {"fast": 60.0, "full": 300.0, "render": 200.0}
+RESULTS_FULL = ROOT / "results" / "full"  # same files as `course.py results --full`
 
 
 def main(argv: list[str]) -> int:
@@ -32,8 +34,11 @@ def main(argv: list[str]) -> int:
         times = {}
         for mode in ["fast"] + ([] if args.fast_only else ["full"]):
             with tempfile.TemporaryDirectory() as tmp:
+                # the full run is the one whose figures are committed in results/full/
+                results_dir = RESULTS_FULL if mode == "full" else Path(tmp) / "res"
+                (results_dir / f"{chapter}.json").unlink(missing_ok=True)
                 run = execute(solution_ipynb(chapter), Path(tmp) / "out.ipynb",
-                              fast=mode == "fast", results_dir=Path(tmp) / "res",
+                              fast=mode == "fast", results_dir=results_dir,
                               render_repeat=args.repeat if mode == "fast" else 1, timeout=900)
                 ok = run.returncode == 0 and not run.cell_errors()
                 times[mode] = run.seconds if ok else float("nan")

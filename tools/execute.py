@@ -71,5 +71,8 @@ def execute(notebook: Path, output: Path, *, fast: bool, results_dir: Path,
     chapter = notebook.stem
     path = results_dir / f"{chapter}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
+    if proc.returncode == 0:  # the headless wall time is a headline figure too
+        results["execution_seconds"] = round(seconds, 1)
+        path.write_text(json.dumps(results, indent=1, sort_keys=True))
     return Execution(notebook, output, seconds, proc.returncode,
                      proc.stdout + proc.stderr, results)

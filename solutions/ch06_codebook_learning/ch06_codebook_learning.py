@@ -53,7 +53,7 @@ from lessonlib.plots import show_grid
 from lessonlib.results import record
 from lessonlib.runmode import is_fast, pick
 from lessonlib.seeding import seed_everything
-from lessonlib.training import train
+from lessonlib.tokenizer_training import reconstruct, tokens_of, train_tokenizer
 from lessonlib.usage_plots import code_counts, usage_histogram
 from lessonlib.vq import VectorQuantizer, nearest_code, to_rows
 from lessonlib.vq_ema import EMAVectorQuantizer
@@ -555,46 +555,26 @@ def make_quantizer(method):
         revive_every=REVIVE_EVERY)
 
 
-@torch.no_grad()
-def tokens_of(model, images):
-    """Token grid [N, 7, 7] of images [N, 1, 28, 28], with the quantizer in eval mode."""
-    was_training = model.training
-    model.eval()
-    tokens = torch.cat([model.tokenize(chunk) for chunk in images.split(1000)])
-    model.train(was_training)
-    return tokens
-
-
-def train_tokenizer(method, seed=0):
+def train_method(method, seed=0):
     """Train one quantized autoencoder; return the model, its history and usage snapshots."""
     seed_everything(seed)
     model = QuantizedAutoencoder(make_quantizer(method), D, WIDTH)
-    batches = minibatches(x_train, batch_size=BATCH,
-                          generator=torch.Generator().manual_seed(seed))
     snapshots = [code_counts(tokens_of(model, snap_images), K)]  # step 0: before training
-
-    def step(batch):
-        (x,) = batch  # [B, 1, 28, 28]
-        logits, z_e, z_q, indices, aux_loss, perplexity = model(x)
-        recon = F.binary_cross_entropy_with_logits(logits, x)
-        return {"loss": recon + aux_loss, "recon": recon, "perplexity": perplexity}
 
     def snapshot(i, logs):
         if (i + 1) % SNAP_EVERY == 0:
             snapshots.append(code_counts(tokens_of(model, snap_images), K))
 
-    history = train(model.parameters(), step, batches, steps=STEPS, lr=LR, callback=snapshot,
-                    desc=method, progress=not FAST)
+    history = train_tokenizer(model, x_train, steps=STEPS, batch_size=BATCH, lr=LR, seed=seed,
+                              callback=snapshot, desc=method, progress=not FAST)
     return model, history, snapshots
 
 
 runs = {}
 for method in METHODS:
-    model, history, snapshots = train_tokenizer(method)
+    model, history, snapshots = train_method(method)
     train_tokens = tokens_of(model, x_train)  # [4000, 7, 7]
-    model.eval()
-    with torch.no_grad():
-        x_hat = torch.sigmoid(model(x_test)[0])  # [1000, 1, 28, 28]
+    x_hat = reconstruct(model, x_test)  # [1000, 1, 28, 28]
     runs[method] = {
         "model": model, "snapshots": snapshots, "tokens": train_tokens, "x_hat": x_hat,
         "usage": usage_fn(train_tokens, K),

@@ -40,7 +40,6 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.nn.functional as F
 from IPython.display import display
 
 from lessonlib import codebook as codebook_lib
@@ -48,7 +47,6 @@ from lessonlib import fsq as fsq_lib
 from lessonlib import lfq as lfq_lib
 from lessonlib import vq as vq_lib
 from lessonlib import vq_ema as vq_ema_lib
-from lessonlib.batching import minibatches
 from lessonlib.checks import check_choice
 from lessonlib.checks.fsq import check_fsq_indices_to_codes, check_fsq_quantize
 from lessonlib.checks.lfq import check_lfq_entropy_terms, check_lfq_quantize
@@ -68,7 +66,7 @@ from lessonlib.plots import show_grid
 from lessonlib.results import record
 from lessonlib.runmode import is_fast, pick
 from lessonlib.seeding import seed_everything
-from lessonlib.training import train
+from lessonlib.tokenizer_training import reconstruct, tokens_of, train_tokenizer
 from lessonlib.usage_plots import usage_histogram
 from lessonlib.vq import VectorQuantizer
 from lessonlib.vq_ema import EMAVectorQuantizer
@@ -673,49 +671,29 @@ QUANTIZERS = {
 }
 
 
-@torch.no_grad()
-def tokens_of(model, images):
-    """Token grid [N, 7, 7] of images [N, 1, 28, 28], quantizer in eval mode."""
-    was_training = model.training
-    model.eval()
-    tokens = torch.cat([model.tokenize(chunk) for chunk in images.split(1000)])
-    model.train(was_training)
-    return tokens
-
-
-def train_tokenizer(name, seed=0, good_start=True):
-    """Train one quantized autoencoder; return it with its training history."""
+def train_quantizer(name, seed=0, good_start=True):
+    """Train the tokenizer with quantizer `name`; return the model and its training history."""
     seed_everything(seed)
     quantizer, dim = QUANTIZERS[name]()
     model = QuantizedAutoencoder(quantizer, dim, WIDTH)
     if good_start:
         start_well(model, x_train[:500])
-    batches = minibatches(x_train, batch_size=BATCH,
-                          generator=torch.Generator().manual_seed(seed))
-
-    def step(batch):
-        (x,) = batch  # [B, 1, 28, 28]
-        logits, z_e, z_q, indices, aux_loss, perplexity = model(x)
-        recon = F.binary_cross_entropy_with_logits(logits, x)
-        return {"loss": recon + aux_loss, "recon": recon, "perplexity": perplexity}
-
-    history = train(model.parameters(), step, batches, steps=STEPS, lr=LR, desc=name,
-                    progress=not FAST)
+    history = train_tokenizer(model, x_train, steps=STEPS, batch_size=BATCH, lr=LR, seed=seed,
+                              desc=name, progress=not FAST)
     return model, history
 
 
 def evaluate(model, num_codes):
+    """Usage and perplexity on the training digits, PSNR on the test digits."""
     tokens = tokens_of(model, x_train)  # [4000, 7, 7]
-    model.eval()
-    with torch.no_grad():
-        x_hat = torch.sigmoid(model(x_test)[0])  # [1000, 1, 28, 28]
+    x_hat = reconstruct(model, x_test)  # [1000, 1, 28, 28]
     return {"tokens": tokens, "x_hat": x_hat, "usage": usage_fn(tokens, num_codes),
             "perplexity": float(perplexity_fn(tokens, num_codes)), "psnr": psnr(x_test, x_hat)}
 
 
 runs = {}
 for name in QUANTIZERS:
-    model, history = train_tokenizer(name)
+    model, history = train_quantizer(name)
     q = model.quantizer
     num_codes = getattr(q, "num_codes", getattr(q, "num_embeddings", None))
     runs[name] = {"model": model, "num_codes": num_codes, "seconds": history.seconds,
@@ -857,7 +835,7 @@ for name, bits in lfq_bits.items():
 # outputs of about ±0.01, decoder bias near 0), which is what chapters 5 and 6 used.
 
 # %%
-model_cold, history_cold = train_tokenizer("FSQ", good_start=False)
+model_cold, history_cold = train_quantizer("FSQ", good_start=False)
 cold = evaluate(model_cold, 1000)
 with torch.no_grad():
     z_cold = torch.cat([model_cold.encoder(c) for c in x_train.split(1000)])
