@@ -6,7 +6,6 @@ All functions are pure: they return new tensors and never modify their inputs.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from lessonlib.vq import perplexity_of
 
@@ -28,11 +27,15 @@ def ema_codebook_update(codebook: torch.Tensor, cluster_size: torch.Tensor,
 
     codebook [K, D], cluster_size [K], embed_avg [K, D], z_flat [N, D], indices [N]
     -> (codebook [K, D], cluster_size [K], embed_avg [K, D]).
+
+    Counts and sums use bincount / index_add_ (O(N D) work), not a one-hot matrix
+    (O(N K D), mostly multiplications by zero: slow for K in the thousands).
     """
     k = codebook.shape[0]
-    onehot = F.one_hot(indices, k).type_as(z_flat)  # [N, K]
-    cluster_size = decay * cluster_size + (1 - decay) * onehot.sum(0)  # [K]
-    embed_avg = decay * embed_avg + (1 - decay) * onehot.t() @ z_flat  # [K, D]
+    counts = torch.bincount(indices, minlength=k).type_as(z_flat)  # [K]
+    sums = torch.zeros_like(embed_avg).index_add_(0, indices, z_flat.type_as(embed_avg))  # [K, D]
+    cluster_size = decay * cluster_size + (1 - decay) * counts  # [K]
+    embed_avg = decay * embed_avg + (1 - decay) * sums  # [K, D]
     n = cluster_size.sum()
     smoothed = (cluster_size + eps) / (n + k * eps) * n  # [K], never 0
     return embed_avg / smoothed.unsqueeze(1), cluster_size, embed_avg

@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--show", action="store_true", help="print saved results only")
     parser.add_argument("chapters", nargs="*", default=None)
     args = parser.parse_args(argv)
-    mode = "full" if args.full else "fast"
+    mode = "full" if args.full or args.show else "fast"  # --show: the committed full run
     out_dir = ROOT / "results" / mode
     if not args.show:
         failed = []

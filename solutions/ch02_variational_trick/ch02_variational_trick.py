@@ -28,6 +28,7 @@
 # reference implementation and says so.
 
 # %%
+import itertools
 import math
 
 import matplotlib.pyplot as plt
@@ -118,19 +119,24 @@ print(f"sigma for logvar = -1.39: {math.exp(-1.39 / 2):.4f};  "
 #
 # $$z = \mu + \sigma \cdot \varepsilon, \qquad \varepsilon \sim \mathcal N(0, 1).$$
 #
-# Move the sliders. On the left, each grey dot is one noise draw $\varepsilon$ and each teal
-# dot the sample it becomes; the thin lines connect a few pairs. The noise stays fixed while
-# you move $\mu$ and $\sigma$ (press **Regenerate** for fresh noise), so you can watch what
-# the two parameters do to every sample: $\mu$ **shifts** them all, $\sigma$ **stretches**
-# them about $\mu$. On the right, the computation graph of a VAE: switch *reparameterized*
-# off to see where backpropagation stops when $z$ is drawn by a sampling operation instead.
+# Move the sliders. On the left, over the density $\mathcal N(\mu, \sigma^2)$, each grey
+# dot is one noise draw $\varepsilon$ and each teal dot the sample it becomes; the thin
+# lines connect a few pairs. Every move draws fresh samples, as a training step would.
+# Then switch *fresh noise* off: the noise stays fixed while you move $\mu$ and $\sigma$
+# (**Regenerate** draws another fixed set), so you can watch what the two parameters do to
+# every single sample: $\mu$ **shifts** them all, $\sigma$ **stretches** them about $\mu$.
+# On the right, the computation graph of a VAE: switch *reparameterized* off to see where
+# backpropagation stops when $z$ is drawn by a sampling operation instead.
 
 # %%
+fresh_draws = itertools.count(1_000)  # a new noise seed for every update in fresh mode
 display(interactive(
-    lambda mu, sigma, trick, seed: render_reparameterization(mu, sigma, seed, trick),
+    lambda mu, sigma, trick, fresh, seed: render_reparameterization(
+        mu, sigma, next(fresh_draws) if fresh else seed, trick),
     [FloatSlider("mu", -3.0, 3.0, 1.0, step=0.1, label="mean mu"),
      FloatSlider("sigma", 0.1, 2.0, 0.8, step=0.05, label="std sigma"),
      Toggle("trick", True, label="reparameterized"),
+     Toggle("fresh", True, label="fresh noise on every move"),
      Regenerate("seed")],
     name="reparameterization", chapter=CHAPTER))
 

@@ -808,8 +808,8 @@ plt.show()
 # 0.01 nats or less, the seed's "KL ~0.01 per dimension". Now look at the −ELBO: the
 # collapsed model is *better* than the plain VAEs by that measure: about 103 nats, against
 # 108 for the VAE of section 5, which trained more than twice as long. Its decoder models
-# the digits well without $z$. Posterior collapse does not show in the loss; you have to look at the KL per dim and
-# the active units.
+# the digits well without $z$. Posterior collapse does not show in the loss; you have to
+# look at the KL per dim and the active units.
 #
 # *KL annealing* lets the model learn to use $z$ while β is still small; a few more dims
 # survive once β reaches 1 (about 8), and the −ELBO is the best of the three. *Free bits*

@@ -45,6 +45,7 @@ from lessonlib.checks.codebook import (
     check_ema_codebook_update,
     check_revive_dead_codes,
 )
+from lessonlib.codebook import ema_codebook_update as ema_update_scatter  # bincount version
 from lessonlib.data import load_mnist
 from lessonlib.image_metrics import psnr
 from lessonlib.interactives.codebook_usage import render_codebook_usage
@@ -318,9 +319,15 @@ assert abs(float(_decayed[0]) - 0.9 * 0.38) < 1e-6, "an unused code's count deca
 # The beginner's path shows the EMA update as a Python loop over codes. Below is that loop
 # corrected to the bookkeeping above (counts and sums for every code, used or not). It
 # gives the same result as your vectorized function (asserted), but how much slower is
-# it? And is "vectorized" always fast? The third contender computes the counts with
-# `torch.bincount` and the sums with `index_add_`, which touches each vector once instead
-# of multiplying by a mostly-zero `[N, K]` one-hot matrix.
+# it? And is "vectorized" always fast? The third contender is lessonlib's version (the one
+# the later chapters use): it computes the counts with `torch.bincount` and the sums with
+# `index_add_`, which touches each vector once instead of multiplying by a mostly-zero
+# `[N, K]` one-hot matrix:
+#
+# ```python
+# counts = torch.bincount(indices, minlength=K).type_as(z_flat)  # [K]
+# sums = torch.zeros_like(embed_avg).index_add_(0, indices, z_flat)  # [K, D]
+# ```
 
 # %%
 ema_update = check_ema_codebook_update.use(ema_codebook_update)
@@ -339,19 +346,6 @@ def ema_update_loop(codebook, cluster_size, embed_avg, z_flat, indices, decay=0.
     for j in range(k):
         codebook[j] = embed_avg[j] / ((cluster_size[j] + eps) / (n + k * eps) * n)
     return codebook, cluster_size, embed_avg
-
-
-def ema_update_scatter(codebook, cluster_size, embed_avg, z_flat, indices, decay=0.99,
-                       eps=1e-5):
-    """Same update with bincount / index_add_: O(N D) work instead of O(N K D)."""
-    k = codebook.shape[0]
-    counts = torch.bincount(indices, minlength=k).type_as(z_flat)  # [K]
-    sums = torch.zeros_like(embed_avg).index_add_(0, indices, z_flat)  # [K, D]
-    cluster_size = decay * cluster_size + (1 - decay) * counts
-    embed_avg = decay * embed_avg + (1 - decay) * sums
-    n = cluster_size.sum()
-    return embed_avg / ((cluster_size + eps) / (n + k * eps) * n).unsqueeze(1), cluster_size, \
-        embed_avg
 
 
 def seconds_per_call(fn, *args, repeat=5):
@@ -376,10 +370,11 @@ for k, d, n_vec in pick([(512, 16, 3136), (8192, 256, 4096)], [(512, 16, 3136)],
     z_flat = torch.randn(n_vec, d, generator=gen)  # [N, D]
     indices = torch.randint(0, k, (n_vec,), generator=gen)  # [N]
     slow = ema_update_loop(*state, z_flat, indices)
-    for fast_version in (ema_update, ema_update_scatter):
+    for label, fast_version in (("your vectorized", ema_update),
+                                ("bincount/index_add_", ema_update_scatter)):
         for a, b in zip(slow, fast_version(*state, z_flat, indices)):
             assert torch.allclose(a, b, rtol=1e-4, atol=1e-4), (
-                f"{fast_version.__name__} and the per-code loop disagree")
+                f"{label} update and the per-code loop disagree")
     t_loop = seconds_per_call(ema_update_loop, *state, z_flat, indices,
                               repeat=pick(2, 3, fast_mode=FAST))
     t_vec = seconds_per_call(ema_update, *state, z_flat, indices)
