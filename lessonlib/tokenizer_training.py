@@ -13,7 +13,8 @@ commitment terms for VQ, commitment and entropy terms for LFQ, 0 for FSQ):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -53,27 +54,30 @@ def train_tokenizer(model: nn.Module, images: torch.Tensor, *, steps: int, batch
                  desc=desc, progress=progress, callback=callback)
 
 
-@torch.no_grad()
-def tokens_of(model: nn.Module, images: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
-    """Token grid [N, h, w] of images [N, 1, H, W], computed in eval mode.
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put `model` in eval mode for a with-block, then restore its previous mode.
 
-    Eval mode matters: an EMA quantizer in training mode would update its codebook while
-    being measured. The model's previous mode is restored afterwards.
+    Eval mode matters when measuring: an EMA quantizer in training mode would update its
+    codebook, and a BatchNorm would use the batch's statistics instead of its running ones.
     """
     was_training = model.training
     model.eval()
     try:
-        return torch.cat([model.tokenize(part) for part in images.split(chunk)])
+        yield model
     finally:
         model.train(was_training)
+
+
+@torch.no_grad()
+def tokens_of(model: nn.Module, images: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
+    """Token grid [N, h, w] of images [N, 1, H, W], computed in eval mode."""
+    with eval_mode(model):
+        return torch.cat([model.tokenize(part) for part in images.split(chunk)])
 
 
 @torch.no_grad()
 def reconstruct(model: nn.Module, images: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
     """Reconstructions sigmoid(logits) [N, 1, H, W] of images [N, 1, H, W], in eval mode."""
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return torch.cat([torch.sigmoid(model(part)[0]) for part in images.split(chunk)])
-    finally:
-        model.train(was_training)

@@ -7,7 +7,13 @@ import torch.nn.functional as F
 
 from lessonlib.fsq import FSQ
 from lessonlib.models.conv_tokenizer import QuantizedAutoencoder
-from lessonlib.tokenizer_training import reconstruct, tokenizer_step, tokens_of, train_tokenizer
+from lessonlib.tokenizer_training import (
+    eval_mode,
+    reconstruct,
+    tokenizer_step,
+    tokens_of,
+    train_tokenizer,
+)
 from lessonlib.vq import VectorQuantizer
 from lessonlib.vq_ema import EMAVectorQuantizer
 
@@ -77,4 +83,15 @@ def test_reconstruct_returns_probabilities_of_the_eval_forward():
     assert x_hat.shape == x.shape
     assert float(x_hat.min()) >= 0 and float(x_hat.max()) <= 1
     assert torch.allclose(x_hat, torch.sigmoid(model(x)[0]))
+    assert model.training
+
+
+def test_eval_mode_restores_the_mode_even_after_an_error():
+    model = vq_model()
+    try:
+        with eval_mode(model) as inside:
+            assert inside is model and not model.training
+            raise RuntimeError("measurement failed")
+    except RuntimeError:
+        pass
     assert model.training

@@ -900,8 +900,9 @@ for seed in SEEDS:
     plain, normed = seed_runs[seed, False], seed_runs[seed, True]
     print(f"{seed:4d} {100 * plain['usage']:9.1f}% {plain['psnr']:6.2f}   "
           f"{100 * normed['usage']:20.1f}% {normed['psnr']:6.2f}")
-for normalise, label in ((False, "fsq_seed_usage"), (True, "fsq_batchnorm_seed_usage")):
-    record(CHAPTER, label, {seed: seed_runs[seed, normalise]["usage"] for seed in SEEDS})
+for normalise, label in ((False, "fsq_seed"), (True, "fsq_batchnorm_seed")):
+    for key in ("usage", "psnr"):
+        record(CHAPTER, f"{label}_{key}", {seed: seed_runs[seed, normalise][key] for seed in SEEDS})
 
 # %% [markdown]
 # In our full run the plain recipe's usage ranged from about 40% to 95% over the four
