@@ -1,4 +1,4 @@
-"""lessonlib.interactives.beta_tradeoff: snapshots of VAEs and their pure render functions."""
+"""lessonlib.autoencoders.vae_evaluation (snapshots of VAEs) and the views that draw them."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from lessonlib.disentanglement import latent_traversal
-from lessonlib.gaussian import iwae_bound
-from lessonlib.interactives.beta_tradeoff import (
+from lessonlib.autoencoders import MLPVAE
+from lessonlib.autoencoders.disentanglement import latent_traversal
+from lessonlib.autoencoders.gaussian import iwae_bound
+from lessonlib.autoencoders.vae_evaluation import (
     VAESnapshot,
-    render_beta_tradeoff,
-    render_vae_runs,
+    evaluate_vae,
+    iwae_log_weights,
     snapshot,
 )
-from lessonlib.models import MLPVAE
-from lessonlib.vae_objective import evaluate_vae, iwae_log_weights, kl_per_dim
+from lessonlib.autoencoders.vae_objective import kl_per_dim
+from lessonlib.views.beta_tradeoff import render_beta_tradeoff, render_vae_runs
 
 matplotlib.use("Agg")
 

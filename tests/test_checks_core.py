@@ -57,11 +57,19 @@ def test_call_prints_and_never_raises_outside_grading(capsys, monkeypatch):
     assert "WRONG" in capsys.readouterr().out
 
 
+def _in_notebook(fn):
+    """As if `fn` had been defined in a notebook cell (module __main__)."""
+    fn.__module__ = "__main__"
+    return fn
+
+
 def test_call_raises_while_grading(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(AssertionError, match="not attempted|NOT ATTEMPTED"):
-        check_double(_stub)
-    check_double(_reference)  # passes: no exception
+        check_double(_in_notebook(lambda x: None))
+    check_double(_in_notebook(lambda x: x + x))  # passes: no exception
+    with pytest.raises(AssertionError, match="not your own"):
+        check_double(_reference)  # the reference itself, imported into the notebook
 
 
 def test_use_falls_back_to_reference_and_says_so(capsys):
@@ -108,3 +116,75 @@ def test_check_result_states_and_text():
     assert ok.passed and "double" in str(ok) and "public checks passed" in str(ok)
     bad = check_double.run(lambda x: x)
     assert not bad.passed and "unchanged" in str(bad)
+
+
+def test_an_exception_outside_the_learners_code_is_a_bug_in_the_check():
+    from lessonlib.autoencoders.shapes import conv_out_size
+    from lessonlib.checks.core import PublicCheck
+
+    broken = PublicCheck("broken", conv_out_size)  # the probe itself raises TypeError
+    result = broken.run(lambda x: x)
+    assert result.status == "wrong" and "bug in the course" in result.message
+
+    def learner(x):
+        return x / "a"  # raises inside the learner's own code
+
+    crash = check_double.run(learner)
+    assert "your code raised TypeError" in crash.message
+
+
+def test_provenance_rejects_borrowed_references():
+    import functools
+    import types
+
+    from lessonlib.autoencoders import gaussian
+    from lessonlib.checks.provenance import borrowed_reason
+    from lessonlib.quantizers.vq import VectorQuantizer
+
+    ref = gaussian.kl_standard_normal
+    env = {"__name__": "__main__", "ref_alias": ref, "gaussian": gaussian,
+           "VQ": VectorQuantizer, "nn": __import__("torch").nn}
+    exec("def own(mu, logvar):\n    return 0.5 * (mu**2 + logvar.exp() - logvar - 1).sum(-1)\n"
+         "def wrapper(mu, logvar):\n    return ref_alias(mu, logvar)\n"
+         "def via_module(mu, logvar):\n    return gaussian.kl_standard_normal(mu, logvar)\n"
+         "def inner_import(mu, logvar):\n"
+         "    from lessonlib.autoencoders.gaussian import kl_standard_normal\n"
+         "    return kl_standard_normal(mu, logvar)\n"
+         "def by_default(mu, logvar, f=ref_alias):\n    return f(mu, logvar)\n"
+         "class Sub(VQ):\n    pass\n"
+         "class Own(nn.Module):\n    def forward(self, z):\n        return z\n"
+         "class Delegates(nn.Module):\n    def forward(self, z):\n"
+         "        return VQ.forward(self, z)\n", env)
+    assert borrowed_reason(env["own"], ref) is None
+    assert borrowed_reason(env["Own"], VectorQuantizer) is None
+    for name in ("wrapper", "via_module", "inner_import", "by_default"):
+        assert borrowed_reason(env[name], ref) is not None, name
+    assert "itself" in borrowed_reason(ref, ref)
+    assert "subclass" in borrowed_reason(env["Sub"], VectorQuantizer)
+    assert borrowed_reason(env["Delegates"], VectorQuantizer) is not None
+    assert borrowed_reason(functools.partial(ref), ref) is not None
+    closure = types.FunctionType((lambda: lambda m, lv: ref(m, lv))().__code__,
+                                 {"__name__": "__main__"}, closure=(
+                                     types.CellType(ref),))
+    closure.__module__ = "__main__"
+    assert borrowed_reason(closure, ref) is not None
+    assert borrowed_reason((1.0, 2.0), (1.0, 2.0)) is None  # values are not checked
+
+
+def test_a_wrapper_around_an_equivalent_lessonlib_function_is_rejected():
+    from lessonlib.checks.quantizers.codebook import check_codebook_perplexity
+    from lessonlib.core import information
+
+    env = {"__name__": "__main__", "code_perplexity": information.code_perplexity,
+           "information": information, "torch": __import__("torch")}
+    exec("def wrapped(indices, num_codes):\n    return code_perplexity(indices, num_codes)\n"
+         "def via_module(indices, num_codes):\n"
+         "    return information.code_perplexity(indices, num_codes)\n"
+         "def own(indices, num_codes):\n"
+         "    counts = torch.bincount(indices.reshape(-1), minlength=num_codes).double()\n"
+         "    p = counts / counts.sum()\n"
+         "    return torch.exp(-torch.xlogy(p, p).sum())\n", env)
+    for name in ("wrapped", "via_module"):
+        result = check_codebook_perplexity.run(env[name], provenance=True)
+        assert result.status == "wrong" and "code_perplexity" in result.message, name
+    assert check_codebook_perplexity.run(env["own"], provenance=True).passed

@@ -1,4 +1,5 @@
-"""lessonlib.codebook against independent oracles, and its public checks against slips."""
+"""lessonlib.quantizers.codebook against independent oracles; its public checks
+against slips."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lessonlib import codebook as cb
-from lessonlib.checks.codebook import (
+from lessonlib.checks.quantizers.codebook import (
     check_codebook_perplexity,
     check_codebook_usage,
     check_ema_codebook_update,
     check_revive_dead_codes,
 )
+from lessonlib.quantizers import codebook as cb
 
 # ---------------------------------------------------------------- oracles
 

@@ -1,4 +1,4 @@
-"""lessonlib.usage_plots and lessonlib.interactives.codebook_usage: what the figures show."""
+"""lessonlib.views.usage_plots and lessonlib.views.codebook_usage: what the figures show."""
 
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ import torch
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-from lessonlib.codebook import codebook_perplexity
-from lessonlib.interactives.codebook_usage import perplexity_of_counts, render_codebook_usage
-from lessonlib.usage_plots import (
+from lessonlib.core.information import perplexity_of_counts
+from lessonlib.quantizers.codebook import codebook_perplexity
+from lessonlib.views.codebook_usage import render_codebook_usage
+from lessonlib.views.usage_plots import (
     DEAD_COLOR,
     LIVE_COLOR,
     code_counts,
     counts_histogram,
     usage_histogram,
 )
-from lessonlib.widgets import Choice, IntSlider, Toggle, probe_render
+from lessonlib.views.widgets import Choice, IntSlider, Toggle, probe_render
 
 
 def _stairs(ax, color):

@@ -1,4 +1,5 @@
-"""lessonlib.disentanglement: entropy and mutual information against scikit-learn, and MIG."""
+"""lessonlib.autoencoders.disentanglement: mutual information against scikit-learn, and
+MIG."""
 
 from __future__ import annotations
 
@@ -8,19 +9,19 @@ import pytest
 import torch
 from sklearn.metrics import mutual_info_score
 
-from lessonlib.disentanglement import (
+from lessonlib.autoencoders.disentanglement import (
     discretize,
-    entropy,
     mutual_info_gap,
     mutual_info_matrix,
     mutual_information,
 )
+from lessonlib.core.information import discrete_entropy
 
 
 def test_entropy_of_a_uniform_variable_is_log_of_its_size():
     values = torch.arange(400) % 4
-    assert math.isclose(entropy(values), math.log(4), rel_tol=1e-12)
-    assert entropy(torch.full((10,), 3)) == 0.0
+    assert math.isclose(discrete_entropy(values), math.log(4), rel_tol=1e-12)
+    assert discrete_entropy(torch.full((10,), 3)) == 0.0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -30,7 +31,7 @@ def test_mutual_information_matches_scikit_learn(seed):
     b = (a + torch.randint(0, 3, (500,), generator=g)) % 7  # depends on a
     assert math.isclose(mutual_information(a, b), mutual_info_score(a.numpy(), b.numpy()),
                         rel_tol=1e-9)
-    assert math.isclose(mutual_information(a, a), entropy(a), rel_tol=1e-12)
+    assert math.isclose(mutual_information(a, a), discrete_entropy(a), rel_tol=1e-12)
 
 
 def test_discretize_uses_equal_width_bins_per_column():

@@ -1,4 +1,4 @@
-"""lessonlib.fsq and lessonlib.checks.fsq.
+"""lessonlib.quantizers.fsq and lessonlib.checks.quantizers.fsq.
 
 Oracles: itertools.product enumeration of the grid (index order by explicit mixed-radix
 arithmetic), brute-force nearest grid point for the rounding, autograd of (L-1)/2 tanh(z)
@@ -14,8 +14,8 @@ import random
 import pytest
 import torch
 
-from lessonlib.checks.fsq import check_fsq_indices_to_codes, check_fsq_quantize
-from lessonlib.fsq import (
+from lessonlib.checks.quantizers.fsq import check_fsq_indices_to_codes, check_fsq_quantize
+from lessonlib.quantizers.fsq import (
     FSQ,
     fsq_codebook,
     fsq_codes_to_indices,
@@ -26,7 +26,7 @@ from lessonlib.fsq import (
     paper_fsq_levels,
     round_ste,
 )
-from lessonlib.models.conv_tokenizer import QuantizedAutoencoder
+from lessonlib.tokenizers.conv import QuantizedAutoencoder
 
 
 def _random_levels(rng: random.Random) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""lessonlib.interactives.fsq_grid: the staircases and what the figures show."""
+"""lessonlib.views.fsq_grid: the staircases and what the figures show."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from lessonlib.fsq import fsq_levels, fsq_quantize, paper_fsq_levels
-from lessonlib.interactives.fsq_grid import (
+from lessonlib.quantizers.fsq import fsq_levels, fsq_quantize, paper_fsq_levels
+from lessonlib.views.fsq_grid import (
     CONVENTIONS,
     COURSE,
     PAPER,
@@ -25,7 +25,7 @@ from lessonlib.interactives.fsq_grid import (
     render_fsq_grid,
     render_grid_conventions,
 )
-from lessonlib.widgets import Choice, IntSlider, probe_render
+from lessonlib.views.widgets import Choice, IntSlider, probe_render
 
 SAMPLES = torch.randn(300, 2, generator=torch.Generator().manual_seed(0)) * 1.2
 

@@ -1,4 +1,5 @@
-"""lessonlib.gaussian against independent oracles, and its public checks against known slips."""
+"""lessonlib.autoencoders.gaussian against independent oracles; its public checks
+against known slips."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from lessonlib import gaussian
-from lessonlib.checks.gaussian import (
+from lessonlib.autoencoders import gaussian
+from lessonlib.checks.autoencoders.gaussian import (
     check_iwae_bound,
     check_jensen,
     check_kl_standard_normal,

@@ -42,8 +42,8 @@ def _public_checks():
     import lessonlib.checks as pkg
 
     found = {}
-    for info in pkgutil.iter_modules(pkg.__path__):
-        module = importlib.import_module(f"lessonlib.checks.{info.name}")
+    for info in pkgutil.walk_packages(pkg.__path__, prefix="lessonlib.checks."):
+        module = importlib.import_module(info.name)
         for value in vars(module).values():
             if isinstance(value, PublicCheck):
                 found[value.name] = value
@@ -62,6 +62,24 @@ def test_public_checks_name_the_mistake(chapter):
         assert result.status == "wrong", f"{qualified}: public check says {result.status}"
         assert re.search(pattern, result.message, re.I), (
             f"{qualified}: message {result.message!r} does not match {pattern!r}")
+
+
+def test_imported_references_are_rejected(chapter):
+    """Every graded function has an `imported_reference` wrong version, and calling its
+    check (what a graded test cell does first) rejects it with a message that says so."""
+    module = load_wrong_module(chapter)
+    checks = _public_checks()
+    for target, variants in load_variants(chapter).items():
+        if target.startswith("answer_q") or target not in checks:
+            continue
+        check = checks[target]
+        if check.reference is None or not callable(check.reference):
+            continue  # a value (e.g. a pair of numbers), not a function
+        slugs = [v.slug for v in variants]
+        assert "imported_reference" in slugs, f"{target}: add an imported_reference variant"
+        borrowed = getattr(module, f"{target}__imported_reference")
+        result = check.run(borrowed, provenance=True)
+        assert result.status == "wrong" and "not your own" in result.message, result
 
 
 def test_every_reference_passes_its_own_check():

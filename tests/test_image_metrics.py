@@ -1,4 +1,4 @@
-"""lessonlib.image_metrics.psnr against hand-computed values."""
+"""lessonlib.core.image_metrics.psnr against hand-computed values."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from lessonlib.image_metrics import psnr
+from lessonlib.core.image_metrics import psnr
 
 
 def test_psnr_of_a_constant_error():

@@ -11,20 +11,20 @@ import torch
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessonlib import results  # noqa: E402
-from lessonlib.batching import minibatches  # noqa: E402
-from lessonlib.device import describe, get_device  # noqa: E402
-from lessonlib.interactives.linear_bottleneck import (  # noqa: E402
+from lessonlib.autoencoders import MLPVAE, ConvAutoencoder  # noqa: E402
+from lessonlib.autoencoders.pca import PCA  # noqa: E402
+from lessonlib.core import results  # noqa: E402
+from lessonlib.core.batching import minibatches  # noqa: E402
+from lessonlib.core.device import describe, get_device  # noqa: E402
+from lessonlib.core.runmode import is_fast, is_grading, pick  # noqa: E402
+from lessonlib.core.seeding import seed_everything  # noqa: E402
+from lessonlib.core.training import train  # noqa: E402
+from lessonlib.views.linear_bottleneck import (  # noqa: E402
     reconstruction_errors,
     render_linear_bottleneck,
 )
-from lessonlib.models import MLPVAE, ConvAutoencoder  # noqa: E402
-from lessonlib.pca import PCA  # noqa: E402
-from lessonlib.plots import image_rows, latent_scatter, loss_curves, to_grid  # noqa: E402
-from lessonlib.runmode import is_fast, is_grading, pick  # noqa: E402
-from lessonlib.seeding import seed_everything  # noqa: E402
-from lessonlib.training import train  # noqa: E402
-from lessonlib.widgets import (  # noqa: E402
+from lessonlib.views.plots import image_rows, latent_scatter, loss_curves, to_grid  # noqa: E402
+from lessonlib.views.widgets import (  # noqa: E402
     Choice,
     FloatSlider,
     IntSlider,
@@ -182,9 +182,9 @@ def test_render_linear_bottleneck_extremes():
 def test_conv_encoder_decoder_and_show_grid():
     import matplotlib.pyplot as plt
 
-    from lessonlib.models.conv_autoencoder import ConvDecoder, ConvEncoder
-    from lessonlib.plots import show_grid
-    from lessonlib.training import History
+    from lessonlib.autoencoders.conv import ConvDecoder, ConvEncoder
+    from lessonlib.core.training import History
+    from lessonlib.views.plots import show_grid
 
     z = ConvEncoder(out_features=6, width=8)(torch.rand(2, 1, 28, 28))
     assert z.shape == (2, 6)

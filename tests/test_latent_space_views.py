@@ -1,4 +1,4 @@
-"""lessonlib.interactives.latent_space, lessonlib.reconstruction and the interpolate check."""
+"""lessonlib.views.latent_space, lessonlib.autoencoders.reconstruction and the interpolate check."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ import torch
 from matplotlib.figure import Figure
 from torch.distributions import Bernoulli
 
-from lessonlib.checks.latent import _slerp, check_interpolate
-from lessonlib.interactives.latent_space import (
+from lessonlib.autoencoders.interpolation import interpolate
+from lessonlib.autoencoders.reconstruction import (
+    nearest_distance,
+    reconstruction_errors,
+    reconstruction_nll,
+    squared_error_per_example,
+)
+from lessonlib.checks.autoencoders.interpolation import _slerp, check_interpolate
+from lessonlib.views.latent_space import (
     LatentMap,
     render_latent_path,
     render_latent_space,
 )
-from lessonlib.latent import interpolate
-from lessonlib.reconstruction import (
-    bce_per_example,
-    nearest_distance,
-    reconstruction_errors,
-    squared_error_per_example,
-)
-from lessonlib.widgets import Choice, IntSlider, Regenerate, probe_render
+from lessonlib.views.widgets import Choice, IntSlider, Regenerate, probe_render
 from tools.grading import load_wrong_module
 
 matplotlib.use("Agg")
@@ -120,14 +120,14 @@ def test_bce_per_example_matches_bernoulli_log_prob():
     logits = torch.randn(5, 1, 4, 4, generator=gen)
     x = torch.bernoulli(torch.full((5, 1, 4, 4), 0.3), generator=gen)
     oracle = -Bernoulli(logits=logits).log_prob(x).flatten(1).sum(1)
-    assert torch.allclose(bce_per_example(logits, x), oracle, atol=1e-5)
+    assert torch.allclose(reconstruction_nll(x, logits), oracle, atol=1e-5)
 
 
 def test_bce_accepts_grey_levels_and_is_smallest_at_the_target():
     x = torch.full((1, 1, 2, 2), 0.3)
-    best = bce_per_example(torch.logit(x), x)
+    best = reconstruction_nll(x, torch.logit(x))
     for shift in (-1.0, 0.5, 2.0):
-        assert bce_per_example(torch.logit(x) + shift, x) > best
+        assert reconstruction_nll(x, torch.logit(x) + shift) > best
 
 
 def test_squared_error_per_example():
@@ -142,7 +142,7 @@ def test_reconstruction_errors_batches_and_means():
     logits = torch.logit(x.clamp(0.05, 0.95))
     errs = reconstruction_errors(lambda xb: xb, lambda zb: torch.logit(zb.clamp(0.05, 0.95)),
                                  x, batch_size=3)
-    assert errs["bce"] == pytest.approx(float(bce_per_example(logits, x).mean()), rel=1e-5)
+    assert errs["bce"] == pytest.approx(float(reconstruction_nll(x, logits).mean()), rel=1e-5)
     want_mse = float((torch.sigmoid(logits) - x).pow(2).mean())
     assert errs["mse"] == pytest.approx(want_mse, rel=1e-5, abs=1e-9)
 

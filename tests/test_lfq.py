@@ -1,4 +1,4 @@
-"""lessonlib.lfq and lessonlib.checks.lfq.
+"""lessonlib.quantizers.lfq and lessonlib.checks.quantizers.lfq.
 
 Oracles: itertools.product for the codebook, per-bit Bernoulli entropies for the
 per-sample entropy (the softmax over {-1,+1}^d factorizes over bits), a float64 Python
@@ -13,9 +13,9 @@ import re
 
 import torch
 
-from lessonlib.checks.lfq import check_lfq_entropy_terms, check_lfq_quantize
-from lessonlib.fsq import fsq_quantize
-from lessonlib.lfq import (
+from lessonlib.checks.quantizers.lfq import check_lfq_entropy_terms, check_lfq_quantize
+from lessonlib.quantizers.fsq import fsq_quantize
+from lessonlib.quantizers.lfq import (
     LFQ,
     lfq_codebook,
     lfq_codes_to_indices,
@@ -23,7 +23,7 @@ from lessonlib.lfq import (
     lfq_indices_to_codes,
     lfq_quantize,
 )
-from lessonlib.models.conv_tokenizer import QuantizedAutoencoder
+from lessonlib.tokenizers.conv import QuantizedAutoencoder
 
 
 def test_codebook_order_and_size():

@@ -1,4 +1,5 @@
-"""lessonlib.linear_gaussian against brute-force integration, sampling and torch.distributions."""
+"""lessonlib.autoencoders.linear_gaussian against brute-force integration, sampling
+and torch.distributions."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import math
 import torch
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
-from lessonlib.gaussian import kl_standard_normal
-from lessonlib.linear_gaussian import LinearGaussian, interpolate_q
+from lessonlib.autoencoders.gaussian import kl_standard_normal
+from lessonlib.autoencoders.linear_gaussian import LinearGaussian, interpolate_q
 
 
 def _toy(seed: int = 0, x_dim: int = 5, z_dim: int = 2, n: int = 4000):

@@ -13,12 +13,12 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessonlib.interactives.elbo_tradeoff import (  # noqa: E402
-    BetaRun,
+from lessonlib.autoencoders.vae_evaluation import VAESnapshot  # noqa: E402
+from lessonlib.views.elbo_tradeoff import (  # noqa: E402
     nearest_run,
     render_elbo_tradeoff,
 )
-from lessonlib.interactives.reparameterization import (  # noqa: E402
+from lessonlib.views.reparameterization import (  # noqa: E402
     noise,
     render_reparameterization,
 )
@@ -50,7 +50,10 @@ def _runs():
     runs = []
     for i, beta in enumerate([0.125, 0.25, 1.0, 4.0, 8.0]):
         images = torch.rand(8, 1, 28, 28)
-        runs.append(BetaRun(beta, 100.0 + 10 * i, 20.0 - 3 * i, images, images[:6]))
+        runs.append(VAESnapshot(label="", beta=beta, recon=100.0 + 10 * i, kl=20.0 - 3 * i,
+                                kl_dims=torch.ones(4), active=4, mismatch=0.0,
+                                reconstructions=images, samples=images[:6],
+                                z2=torch.zeros(8, 2), labels=torch.zeros(8)))
     return runs
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lessonlib.score_function import (
+from lessonlib.autoencoders.score_function import (
     pathwise_estimates,
     quadratic_gradient,
     quadratic_variances,

@@ -1,4 +1,4 @@
-"""lessonlib.shapes, lessonlib.latent, lessonlib.shape_trace and their public checks."""
+"""lessonlib.autoencoders.shapes, .interpolation, .shape_trace and their public checks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import math
 
 import torch
 
-from lessonlib.checks.shapes import check_compression_ratio, check_conv_out_size
-from lessonlib.latent import interpolate
-from lessonlib.models import ConvAutoencoder
-from lessonlib.shape_trace import trace_shapes
-from lessonlib.shapes import compression_ratio, conv_out_size
+from lessonlib.autoencoders import ConvAutoencoder
+from lessonlib.autoencoders.interpolation import interpolate
+from lessonlib.autoencoders.shape_trace import trace_shapes
+from lessonlib.autoencoders.shapes import compression_ratio, conv_out_size
+from lessonlib.checks.autoencoders.shapes import check_compression_ratio, check_conv_out_size
 
 
 def test_compression_ratio_examples():

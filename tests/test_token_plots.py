@@ -1,4 +1,5 @@
-"""lessonlib.token_plots: token grids over images, the codebook in 2-D, decoding token grids."""
+"""lessonlib.views.token_plots: token grids over images, the codebook in 2-D,
+decoding token grids."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from lessonlib.pca import PCA  # noqa: E402
-from lessonlib.token_plots import (  # noqa: E402
+from lessonlib.autoencoders.pca import PCA  # noqa: E402
+from lessonlib.views.token_plots import (  # noqa: E402
     codebook_projection,
     decode_token_grids,
     draw_codebook_pca,

@@ -1,21 +1,21 @@
-"""lessonlib.tokenizer_training: the loss of one step, training, eval-mode tokens."""
+"""lessonlib.tokenizers.training: the loss of one step, training, eval-mode tokens."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from lessonlib.fsq import FSQ
-from lessonlib.models.conv_tokenizer import QuantizedAutoencoder
-from lessonlib.tokenizer_training import (
+from lessonlib.quantizers.ema import EMAVectorQuantizer
+from lessonlib.quantizers.fsq import FSQ
+from lessonlib.quantizers.vq import VectorQuantizer
+from lessonlib.tokenizers.conv import QuantizedAutoencoder
+from lessonlib.tokenizers.training import (
     eval_mode,
     reconstruct,
     tokenizer_step,
     tokens_of,
     train_tokenizer,
 )
-from lessonlib.vq import VectorQuantizer
-from lessonlib.vq_ema import EMAVectorQuantizer
 
 
 def images(n: int = 64, seed: int = 0) -> torch.Tensor:

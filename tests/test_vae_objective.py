@@ -1,4 +1,5 @@
-"""lessonlib.vae_objective against independent oracles, and its public checks against slips."""
+"""lessonlib.autoencoders.vae_objective against independent oracles; its public
+checks against slips."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Bernoulli, MultivariateNormal, Normal, kl_divergence
 
-from lessonlib import vae_objective as vo
-from lessonlib.checks.vae_objective import (
+from lessonlib.autoencoders import vae_objective as vo
+from lessonlib.checks.autoencoders.vae_objective import (
     check_active_units,
     check_kl_anneal_beta,
     check_vae_loss,

@@ -13,14 +13,14 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessonlib.interactives.token_grid import render_token_grid  # noqa: E402
-from lessonlib.interactives.voronoi import (  # noqa: E402
+from lessonlib.views.token_grid import render_token_grid  # noqa: E402
+from lessonlib.views.voronoi import (  # noqa: E402
     RULES,
     dot_product_cells,
     render_voronoi,
     voronoi_cells,
 )
-from lessonlib.widgets import Choice, FloatSlider, IntSlider, Toggle, probe_render  # noqa: E402
+from lessonlib.views.widgets import Choice, FloatSlider, IntSlider, Toggle, probe_render  # noqa: E402
 
 CODEBOOK = torch.tensor([[-1.6, 1.5], [0.2, 1.7], [1.5, 1.2], [-0.6, 0.5], [0.8, 0.3],
                          [-1.8, -0.2], [0.1, -0.6], [1.7, -0.6], [-1.0, -1.5], [0.6, -1.7],

@@ -1,4 +1,4 @@
-"""lessonlib.vq, lessonlib.gradient_flow, lessonlib.models.conv_tokenizer and their checks.
+"""lessonlib.quantizers.vq, core.gradient_flow, tokenizers.conv and their checks.
 
 Oracles: torch.cdist + brute force for the nearest code, autograd for every gradient
 claim, numpy for the entropy, explicit index arithmetic for the reshapes.
@@ -13,21 +13,16 @@ import pytest
 import torch
 from torch import nn
 
-from lessonlib.checks.vq import (
+from lessonlib.checks.quantizers.vq import (
     check_sends_gradient,
     check_vector_quantizer,
     check_vq_straight_through,
 )
-from lessonlib.gradient_flow import sends_gradient
-from lessonlib.models.conv_tokenizer import QuantizedAutoencoder, TokenDecoder, TokenEncoder
-from lessonlib.vq import (
-    VectorQuantizer,
-    from_rows,
-    nearest_code,
-    perplexity_of,
-    to_rows,
-    vq_straight_through,
-)
+from lessonlib.core.gradient_flow import sends_gradient
+from lessonlib.core.information import code_perplexity
+from lessonlib.quantizers.common import from_rows, to_rows
+from lessonlib.quantizers.vq import VectorQuantizer, nearest_code, vq_straight_through
+from lessonlib.tokenizers.conv import QuantizedAutoencoder, TokenDecoder, TokenEncoder
 
 
 def _codebook(k: int, d: int, seed: int) -> torch.Tensor:
@@ -90,12 +85,12 @@ def test_ste_gradient_equals_gradient_at_z_q():
 
 
 def test_perplexity_extremes_and_numpy_oracle():
-    assert perplexity_of(torch.zeros(30, dtype=torch.long), 8).item() == pytest.approx(1.0)
-    assert perplexity_of(torch.arange(8).repeat(5), 8).item() == pytest.approx(8.0, rel=1e-6)
+    assert code_perplexity(torch.zeros(30, dtype=torch.long), 8).item() == pytest.approx(1.0)
+    assert code_perplexity(torch.arange(8).repeat(5), 8).item() == pytest.approx(8.0, rel=1e-6)
     idx = torch.randint(0, 10, (4, 7, 7), generator=torch.Generator().manual_seed(0))
     counts = np.bincount(idx.numpy().ravel(), minlength=10)
     p = counts[counts > 0] / counts.sum()
-    assert perplexity_of(idx, 10).item() == pytest.approx(math.exp(-(p * np.log(p)).sum()),
+    assert code_perplexity(idx, 10).item() == pytest.approx(math.exp(-(p * np.log(p)).sum()),
                                                           rel=1e-5)
 
 
@@ -133,7 +128,7 @@ def test_vector_quantizer_contract_and_values():
         assert torch.allclose(z_q[b, :, h, w], cb[idx[b, h, w]], atol=1e-6)
     mse = (z_q.detach() - z_e).pow(2).mean()
     assert loss.item() == pytest.approx(1.25 * mse.item(), rel=1e-5)
-    assert perp.item() == pytest.approx(perplexity_of(idx, k).item())
+    assert perp.item() == pytest.approx(code_perplexity(idx, k).item())
 
 
 def test_vector_quantizer_gradients_follow_the_table():

@@ -1,13 +1,16 @@
-"""lessonlib.vq_ema.EMAVectorQuantizer: EMA codebook, revival schedule, output convention."""
+"""lessonlib.quantizers.ema.EMAVectorQuantizer: EMA codebook, revival schedule,
+output convention."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from lessonlib.codebook import ema_codebook_update, revive_dead_codes
-from lessonlib.vq import nearest_code, perplexity_of, to_rows
-from lessonlib.vq_ema import EMAVectorQuantizer
+from lessonlib.core.information import code_perplexity
+from lessonlib.quantizers.codebook import ema_codebook_update, revive_dead_codes
+from lessonlib.quantizers.common import to_rows
+from lessonlib.quantizers.ema import EMAVectorQuantizer
+from lessonlib.quantizers.vq import nearest_code
 
 
 def feature_map(seed: int, b: int = 2, d: int = 3, h: int = 4, w: int = 4) -> torch.Tensor:
@@ -25,7 +28,7 @@ def test_output_convention_and_straight_through():
     assert torch.allclose(rows, q.codebook[indices.reshape(-1)])  # forward value: the codes
     expected_aux = 0.25 * F.mse_loss(to_rows(z_e.detach()), rows)
     assert torch.allclose(aux_loss.detach(), expected_aux)
-    assert torch.allclose(perplexity, perplexity_of(indices, 16))
+    assert torch.allclose(perplexity, code_perplexity(indices, 16))
     (grad,) = torch.autograd.grad(z_q.sum(), z_e)
     assert torch.allclose(grad, torch.ones_like(grad)), "straight-through: gradient copied"
     assert list(q.parameters()) == [], "the EMA codebook is a buffer, not a parameter"

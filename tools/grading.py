@@ -50,31 +50,51 @@ class ChapterGrades:
     variants: dict[str, dict[str, Variant]] = field(default_factory=dict)  # student -> target
 
 
+def _variant_name(node) -> str | None:
+    """The `<graded name>__<slug>` a top-level node defines, if it defines one."""
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        name = node.name
+    elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+        name = node.targets[0].id
+    elif isinstance(node, ast.ImportFrom) and len(node.names) == 1 and node.names[0].asname:
+        name = node.names[0].asname  # `from lessonlib... import ref as name__imported`
+    else:
+        return None
+    return name if "__" in name.strip("_") else None
+
+
 def load_variants(chapter: str) -> dict[str, list[Variant]]:
-    """Wrong implementations of tests/wrong/<chapter>.py, grouped by graded name, in order."""
+    """Wrong implementations of tests/wrong/<chapter>.py, grouped by graded name, in order.
+
+    A variant is a top-level function, class or assignment named `<graded name>__<slug>`, or
+    an import of lessonlib's reference under such a name (`from lessonlib.x import ref as
+    <graded name>__imported_reference`): the learner who imports the reference instead of
+    writing it.
+    """
     path = WRONG_DIR / f"{chapter}.py"
     if not path.exists():
         return {}
     text = path.read_text()
     tree = ast.parse(text)
     imports = "".join(ast.get_source_segment(text, node) + "\n" for node in tree.body
-                      if isinstance(node, (ast.Import, ast.ImportFrom)))
+                      if isinstance(node, (ast.Import, ast.ImportFrom))
+                      and _variant_name(node) is None)
     grouped: dict[str, list[Variant]] = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            name = node.name
-        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-        else:
-            continue
-        if "__" not in name.strip("_"):
+        name = _variant_name(node)
+        if name is None:
             continue
         target, slug = name.split("__", 1)
         segment = ast.get_source_segment(text, node)
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.decorator_list:
             raise ValueError(f"{name}: decorators are not supported in wrong variants")
-        segment = segment.replace(name, target, 1)
-        doc = ast.get_docstring(node) if not isinstance(node, ast.Assign) else ""
+        if isinstance(node, ast.ImportFrom):
+            imported = node.names[0].name
+            segment = segment.replace(f" as {name}", "" if imported == target else f" as {target}")
+            doc = f"imports lessonlib's `{imported}` instead of writing {target}"
+        else:
+            segment = segment.replace(name, target, 1)
+            doc = ast.get_docstring(node) if not isinstance(node, ast.Assign) else ""
         grouped.setdefault(target, []).append(Variant(target, slug, imports + segment, doc or ""))
     return grouped
 

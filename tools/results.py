@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lessonlib.results import load_dir
+from lessonlib.core.results import load_dir
 from tools.chapters import ROOT, chapters, solution_ipynb
 from tools.execute import execute
 

@@ -9,12 +9,16 @@ from lessonlib.checks.core import (
     close,
     expect,
     expect_tensor,
+    fail,
     given,
     public_check,
+    raised_in_learner_code,
+    reject_slips,
 )
 from lessonlib.checks.quiz import answer_key, check_choice
 
 __all__ = [
     "CheckResult", "NotAttempted", "PublicCheck", "Wrong", "attempt", "close", "expect",
-    "expect_tensor", "given", "public_check", "answer_key", "check_choice",
+    "expect_tensor", "fail", "given", "public_check", "raised_in_learner_code",
+    "reject_slips", "answer_key", "check_choice",
 ]

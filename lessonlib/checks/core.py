@@ -2,8 +2,9 @@
 
 A public check is a probe function wrapped by `public_check`. The probe receives the
 learner's object (a function, a class, a value), calls it through `attempt`, and raises
-`Wrong("...likely mistake...")` through `expect` when something is off. Calling the check
-prints one of three states and returns a CheckResult:
+`Wrong("...likely mistake...")` through `expect`, `fail` or `reject_slips` when something is
+off. `reject_slips(got, {message: wrong_value, ...}, want=...)` is the one way a check
+compares an answer with the classic mistakes. Calling the check prints one of three states:
 
     not attempted   the stub is still there (returns None / raises NotImplementedError)
     wrong           a probe failed; the message names the likely mistake
@@ -12,17 +13,27 @@ prints one of three states and returns a CheckResult:
 While nbgrader grades (NBGRADER_EXECUTION is set) a check that did not pass also raises
 AssertionError, so the test cell scores 0. Outside grading it never raises: an untouched
 notebook runs from top to bottom.
+
+An exception is blamed on the learner only when it was raised inside the learner's code
+(a frame of the traceback lies outside lessonlib and outside the installed libraries);
+otherwise it is reported as a bug in the check. Calling a check (as every graded test cell
+does first) also confirms that the object was written in the notebook, not borrowed from
+lessonlib (lessonlib.checks.provenance).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import sys
+import sysconfig
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from lessonlib.runmode import is_grading
+from lessonlib.checks.provenance import borrowed_reason, lessonlib_callables
+from lessonlib.core.runmode import is_grading
 
 NOT_ATTEMPTED, WRONG, PASSED = "not attempted", "wrong", "passed"
 _ICONS = {NOT_ATTEMPTED: "[ ]", WRONG: "[x]", PASSED: "[ok]"}
@@ -77,6 +88,32 @@ def expect(condition: bool, message: str) -> None:
         raise Wrong(message)
 
 
+def fail(message: str) -> None:
+    """Raise Wrong(message): the answer is off and no known slip explains it."""
+    raise Wrong(message)
+
+
+def reject_slips(got, slips: Mapping[str, object] | Iterable[tuple[str, object]], *,
+                 want=None, tol: float = 1e-5,
+                 same: Callable[[object, object], bool] | None = None) -> None:
+    """Raise Wrong(message) for the first known slip that reproduces `got`.
+
+    slips: message -> the value that mistake would give on the same inputs (a number, a
+    tensor, or a zero-argument callable computing it; None skips the slip). A slip whose
+    value equals `want` cannot be told apart on this case and is skipped. `same` compares
+    two values (default: `close` with `tol`).
+    """
+    same = same or (lambda a, b: close(a, b, tol))
+    items = slips.items() if isinstance(slips, Mapping) else slips
+    for message, wrong in items:
+        if callable(wrong):
+            wrong = wrong()
+        if wrong is None or (want is not None and same(wrong, want)):
+            continue
+        if same(got, wrong):
+            raise Wrong(message if message.endswith((".", "?", ")")) else message + ".")
+
+
 def close(a, b, tol: float = 1e-5) -> bool:
     """True if two numbers or tensors agree to `tol` (absolute and relative)."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
@@ -103,27 +140,53 @@ class PublicCheck:
         self.probe = probe
         self.reference = reference
 
-    def run(self, obj) -> CheckResult:
-        """Run the probe on `obj` and return the result, printing nothing."""
+    def run(self, obj, *, provenance: bool = False) -> CheckResult:
+        """Run the probe on `obj` and return the result, printing nothing.
+
+        provenance=True first confirms that `obj` was written in the notebook (not an
+        import of, alias of, subclass of or wrapper around the reference).
+        """
+        if provenance:
+            reason = borrowed_reason(obj, self.reference)
+            if reason is None:
+                reason = self._wrapped_equivalent(obj)
+            if reason is not None:
+                return CheckResult(self.name, WRONG, f"this is not your own `{self.name}`: "
+                                   f"{reason}. Write it yourself in this notebook.")
         try:
             self.probe(obj)
         except NotAttempted as err:
             return CheckResult(self.name, NOT_ATTEMPTED, f"Not attempted yet: {err}")
         except Wrong as err:
             return CheckResult(self.name, WRONG, str(err))
-        except Exception as err:  # the learner's code crashed: say how, do not hide it
-            return CheckResult(self.name, WRONG,
-                               f"your code raised {type(err).__name__}: {err}")
+        except Exception as err:
+            if raised_in_learner_code(err):  # the learner's code crashed: say how
+                return CheckResult(self.name, WRONG,
+                                   f"your code raised {type(err).__name__}: {err}")
+            return CheckResult(self.name, WRONG, (
+                f"the check itself failed ({type(err).__name__}: {err}). This is a bug in "
+                "the course, not in your code: please report it."))
         return CheckResult(self.name, PASSED,
                            "The public checks passed (the graded version runs more tests).")
+
+    def _wrapped_equivalent(self, obj) -> str | None:
+        """A reason if `obj` calls a lessonlib object that already passes this check."""
+        if self.reference is None or not callable(obj):
+            return None
+        for helper in lessonlib_callables(obj):
+            if self.run(helper).passed:
+                return (f"it calls lessonlib's `{getattr(helper, '__name__', helper)}`, which "
+                        "already computes the answer")
+        return None
 
     def __call__(self, obj) -> None:
         """Check `obj` and print the verdict; under nbgrader, fail the cell unless it passed.
 
-        Returns None so that a test cell ending with a check displays nothing else (use
-        `run` to get the CheckResult).
+        This is what a graded test cell calls first, so it also confirms the object was
+        written in the notebook. Returns None so that a test cell ending with a check
+        displays nothing else (use `run` to get the CheckResult).
         """
-        result = self.run(obj)
+        result = self.run(obj, provenance=True)
         print(result)
         if is_grading() and not result.passed:
             raise AssertionError(str(result))
@@ -137,6 +200,31 @@ class PublicCheck:
         print(f"The demos below use lessonlib's reference `{self.name}` "
               f"until yours passes its checks ({result.status}).")
         return self.reference
+
+
+_LESSONLIB_DIR = Path(__file__).resolve().parents[1]
+_LIBRARY_DIRS = {Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                 if (p := sysconfig.get_paths().get(key))}
+_LIBRARY_DIRS |= {Path(p).resolve() for p in sys.path if p.endswith(("site-packages",
+                                                                     "dist-packages"))}
+
+
+def _is_library_file(filename: str) -> bool:
+    if filename.startswith("<frozen"):
+        return True
+    path = Path(filename).resolve()
+    return any(path.is_relative_to(d) for d in (_LESSONLIB_DIR, *_LIBRARY_DIRS))
+
+
+def raised_in_learner_code(err: BaseException) -> bool:
+    """True if a frame of the traceback of `err` is the learner's code: a cell of the
+    notebook or any file outside lessonlib and the installed libraries."""
+    tb = err.__traceback__
+    while tb is not None:
+        if not _is_library_file(tb.tb_frame.f_code.co_filename):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def public_check(name: str, reference=None) -> Callable[[Callable], PublicCheck]:

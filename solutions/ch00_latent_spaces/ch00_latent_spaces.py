@@ -32,18 +32,13 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
+from lessonlib.autoencoders import PCA
 from lessonlib.checks import check_choice
-from lessonlib.checks.shapes import check_compression_ratio
+from lessonlib.checks.autoencoders import check_compression_ratio
+from lessonlib.core import is_fast, record, seed_everything
 from lessonlib.data import load_mnist
-from lessonlib.interactives.linear_bottleneck import (
-    reconstruction_errors,
-    render_linear_bottleneck,
-)
-from lessonlib.pca import PCA
-from lessonlib.results import record
-from lessonlib.runmode import is_fast
-from lessonlib.seeding import seed_everything
-from lessonlib.widgets import IntSlider, interactive
+from lessonlib.views import IntSlider, interactive
+from lessonlib.views.linear_bottleneck import reconstruction_errors, render_linear_bottleneck
 
 CHAPTER = "ch00_latent_spaces"
 

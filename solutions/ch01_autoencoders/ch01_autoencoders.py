@@ -35,27 +35,32 @@ import torch
 from IPython.display import display
 from torch import nn
 
-from lessonlib.batching import minibatches
-from lessonlib.checks import check_choice
-from lessonlib.checks.latent import check_interpolate
-from lessonlib.checks.shapes import check_conv_out_size
-from lessonlib.data import load_mnist
-from lessonlib.gaussian import kl_standard_normal, reparameterize
-from lessonlib.interactives.latent_space import (
-    LatentMap,
-    render_latent_path,
-    render_latent_space,
+from lessonlib.autoencoders import (
+    PCA,
+    ConvAutoencoder,
+    ConvDecoder,
+    ConvEncoder,
+    kl_standard_normal,
+    nearest_distance,
+    reconstruction_errors,
+    reconstruction_nll,
+    reparameterize,
+    trace_shapes,
 )
-from lessonlib.models import ConvAutoencoder, ConvDecoder, ConvEncoder
-from lessonlib.pca import PCA
-from lessonlib.plots import image_rows, loss_curves, show_grid
-from lessonlib.reconstruction import bce_per_example, nearest_distance, reconstruction_errors
-from lessonlib.results import record
-from lessonlib.runmode import is_fast, pick
-from lessonlib.seeding import seed_everything
-from lessonlib.shape_trace import trace_shapes
-from lessonlib.training import train
-from lessonlib.widgets import Choice, IntSlider, Regenerate, interactive
+from lessonlib.checks import check_choice
+from lessonlib.checks.autoencoders import check_conv_out_size, check_interpolate
+from lessonlib.core import is_fast, minibatches, pick, record, seed_everything, train
+from lessonlib.data import load_mnist
+from lessonlib.views import (
+    Choice,
+    IntSlider,
+    Regenerate,
+    image_rows,
+    interactive,
+    loss_curves,
+    show_grid,
+)
+from lessonlib.views.latent_space import LatentMap, render_latent_path, render_latent_space
 
 CHAPTER = "ch01_autoencoders"
 
@@ -152,7 +157,7 @@ assert conv_out_size(6, 1, 1, 2) == 10, "padding adds to both sides"
 # %% [markdown]
 # ## 3. Predict the encoder's shapes, then check them
 #
-# The course's convolutional autoencoder (`lessonlib.models.ConvAutoencoder`) downsamples
+# The course's convolutional autoencoder (`lessonlib.autoencoders.ConvAutoencoder`) downsamples
 # twice and then flattens:
 #
 # ```
@@ -258,7 +263,7 @@ def autoencoder_step(model):
     def step(batch):
         (x,) = batch  # [B, 1, 28, 28]
         logits = model.decode(model.encode(x))  # [B, 1, 28, 28]
-        return {"loss": bce_per_example(logits, x).mean()}
+        return {"loss": reconstruction_nll(x, logits).mean()}
     return step
 
 
@@ -344,7 +349,7 @@ def vae_step(model):
         (x,) = batch  # [B, 1, 28, 28]
         mu, logvar = model.encode(x)  # [B, d], [B, d]
         logits = model.decode(reparameterize(mu, logvar))  # [B, 1, 28, 28]
-        recon = bce_per_example(logits, x).mean()
+        recon = reconstruction_nll(x, logits).mean()
         kl = kl_standard_normal(mu, logvar).mean()
         return {"loss": recon + kl, "recon": recon, "kl": kl}
     return step

@@ -38,21 +38,19 @@ import torch.nn.functional as F
 from IPython.display import display
 from torch.distributions import Normal
 
-from lessonlib.checks import check_choice
-from lessonlib.checks.gaussian import check_reparam_gradients, check_reparameterize
-from lessonlib.data import load_mnist
-from lessonlib.interactives.reparameterization import render_reparameterization
-from lessonlib.models import MLPVAE
-from lessonlib.results import record
-from lessonlib.runmode import is_fast, pick
-from lessonlib.score_function import (
+from lessonlib.autoencoders import MLPVAE
+from lessonlib.autoencoders.score_function import (
     pathwise_estimates,
     quadratic_gradient,
     quadratic_variances,
     score_function_estimates,
 )
-from lessonlib.seeding import seed_everything
-from lessonlib.widgets import FloatSlider, Regenerate, Toggle, interactive
+from lessonlib.checks import check_choice
+from lessonlib.checks.autoencoders import check_reparam_gradients, check_reparameterize
+from lessonlib.core import is_fast, pick, record, seed_everything
+from lessonlib.data import load_mnist
+from lessonlib.views import FloatSlider, Regenerate, Toggle, interactive
+from lessonlib.views.reparameterization import render_reparameterization
 
 CHAPTER = "ch02_variational_trick"
 
@@ -89,7 +87,7 @@ print("fast mode" if FAST else "full mode")
 # spreads tiny and large scales evenly: $\sigma = 0.001$ and $\sigma = 1000$ are
 # `logvar` $= -13.8$ and $+13.8$.
 #
-# The course's MLP VAE (lessonlib.models.MLPVAE) has exactly these heads. Here is one,
+# The course's MLP VAE (lessonlib.autoencoders.MLPVAE) has exactly these heads. Here is one,
 # untrained, applied to five real MNIST digits:
 
 # %%

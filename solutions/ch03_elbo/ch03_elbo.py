@@ -38,24 +38,15 @@ from IPython.display import display
 from matplotlib.patches import Ellipse
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
-from lessonlib.batching import minibatches
+from lessonlib.autoencoders import MLPVAE, log_normal_diag, snapshot
+from lessonlib.autoencoders.linear_gaussian import LinearGaussian, interpolate_q
 from lessonlib.checks import check_choice
-from lessonlib.checks.gaussian import (
-    JENSEN_WEIGHTS,
-    check_iwae_bound,
-    check_jensen,
-    check_kl_standard_normal,
-)
+from lessonlib.checks.autoencoders import check_iwae_bound, check_jensen, check_kl_standard_normal
+from lessonlib.checks.autoencoders.gaussian import JENSEN_WEIGHTS
+from lessonlib.core import is_fast, minibatches, pick, record, seed_everything, train
 from lessonlib.data import load_digits, load_mnist
-from lessonlib.gaussian import log_normal_diag
-from lessonlib.interactives.elbo_tradeoff import BetaRun, render_elbo_tradeoff
-from lessonlib.linear_gaussian import LinearGaussian, interpolate_q
-from lessonlib.models import MLPVAE
-from lessonlib.results import record
-from lessonlib.runmode import is_fast, pick
-from lessonlib.seeding import seed_everything
-from lessonlib.training import train
-from lessonlib.widgets import IntSlider, interactive
+from lessonlib.views import IntSlider, interactive
+from lessonlib.views.elbo_tradeoff import render_elbo_tradeoff
 
 CHAPTER = "ch03_elbo"
 
@@ -662,14 +653,9 @@ def vae_step(model, beta):
     return step
 
 
-@torch.no_grad()
 def evaluate(model, beta):
     """Test reconstruction and KL (nats per digit), reconstructions and prior samples."""
-    logits, mu, logvar, _ = model(x_test_bin)
-    recon = F.binary_cross_entropy_with_logits(logits, x_test_bin, reduction="none").sum(1)
-    shown = torch.sigmoid(model.decode(model.encode(showcase)[0])).view(-1, 1, 28, 28)
-    samples = torch.sigmoid(model.decode(z_prior)).view(-1, 1, 28, 28)
-    return BetaRun(beta, float(recon.mean()), float(kl(mu, logvar).mean()), shown, samples)
+    return snapshot(model, x_test_bin, y_mnist_test, showcase, beta=beta, z_prior=z_prior)
 
 
 runs, models = [], {}

@@ -41,25 +41,26 @@ import torch.nn.functional as F
 from IPython.display import display
 from torch import nn
 
-from lessonlib.batching import minibatches
+from lessonlib.autoencoders import MLPVAE, evaluate_vae, iwae_bound, iwae_log_weights, snapshot
+from lessonlib.autoencoders.disentanglement import (
+    latent_traversal,
+    mutual_info_gap,
+    mutual_info_matrix,
+)
 from lessonlib.checks import check_choice
-from lessonlib.checks.vae_objective import (
-    check_active_units,
-    check_kl_anneal_beta,
-    check_vae_loss,
+from lessonlib.checks.autoencoders import check_active_units, check_kl_anneal_beta, check_vae_loss
+from lessonlib.core import (
+    discrete_entropy,
+    is_fast,
+    minibatches,
+    pick,
+    record,
+    seed_everything,
+    train,
 )
 from lessonlib.data import SPRITE_FACTORS, load_mnist, make_sprites
-from lessonlib.disentanglement import entropy, latent_traversal, mutual_info_gap, mutual_info_matrix
-from lessonlib.gaussian import iwae_bound
-from lessonlib.interactives.beta_tradeoff import render_beta_tradeoff, render_vae_runs, snapshot
-from lessonlib.models import MLPVAE
-from lessonlib.plots import loss_curves, show_grid
-from lessonlib.results import record
-from lessonlib.runmode import is_fast, pick
-from lessonlib.seeding import seed_everything
-from lessonlib.training import train
-from lessonlib.vae_objective import evaluate_vae, iwae_log_weights
-from lessonlib.widgets import IntSlider, interactive
+from lessonlib.views import IntSlider, interactive, loss_curves, show_grid
+from lessonlib.views.beta_tradeoff import render_beta_tradeoff, render_vae_runs
 
 CHAPTER = "ch04_training_vae"
 
@@ -965,7 +966,7 @@ record(CHAPTER, "sprites_mig_mean", {f"beta={b:g}": v for b, v in mig_mean.items
 values = torch.linspace(-2.5, 2.5, 9)
 big = (factors_test[:, 1] == 5) & (factors_test[:, 0] == 2)  # the largest scale, a heart
 example = sprites_test[big.nonzero()[0]]  # [1, 1, 32, 32]
-entropies = torch.tensor([entropy(factors_test[:, k]) for k in range(len(SPRITE_FACTORS))])
+entropies = torch.tensor([discrete_entropy(factors_test[:, k]) for k in range(len(SPRITE_FACTORS))])
 fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), gridspec_kw={"width_ratios": [1.5, 1]})
 for row, beta in zip(axes, (1.0, 4.0)):
     key = (beta, SPRITE_SEEDS[0])

@@ -33,31 +33,34 @@ import torch.nn.functional as F
 from IPython.display import display
 from torch import nn
 
-from lessonlib.batching import minibatches
 from lessonlib.checks import check_choice
-from lessonlib.checks.vq import (
+from lessonlib.checks.quantizers import (
     check_sends_gradient,
     check_vector_quantizer,
     check_vq_straight_through,
 )
+from lessonlib.core import is_fast, minibatches, pick, psnr, record, seed_everything, train
 from lessonlib.data import load_mnist
-from lessonlib.image_metrics import psnr
-from lessonlib.interactives.token_grid import render_token_grid
-from lessonlib.interactives.voronoi import RULES, render_voronoi
-from lessonlib.models.conv_tokenizer import QuantizedAutoencoder, TokenDecoder, TokenEncoder
-from lessonlib.plots import image_rows, loss_curves, show_grid
-from lessonlib.results import record
-from lessonlib.runmode import is_fast, pick
-from lessonlib.seeding import seed_everything
-from lessonlib.token_plots import (
+from lessonlib.quantizers import from_rows, nearest_code, to_rows
+from lessonlib.tokenizers import QuantizedAutoencoder, TokenDecoder, TokenEncoder
+from lessonlib.views import (
+    Choice,
+    FloatSlider,
+    IntSlider,
+    Toggle,
+    image_rows,
+    interactive,
+    loss_curves,
+    show_grid,
+)
+from lessonlib.views.token_grid import render_token_grid
+from lessonlib.views.token_plots import (
     decode_token_grids,
     draw_codebook_pca,
     draw_token_grid,
     mean_patch_per_code,
 )
-from lessonlib.training import train
-from lessonlib.vq import from_rows, nearest_code, to_rows
-from lessonlib.widgets import Choice, FloatSlider, IntSlider, Toggle, interactive
+from lessonlib.views.voronoi import RULES, render_voronoi
 
 CHAPTER = "ch05_vq_vae"
 
@@ -714,7 +717,7 @@ print(f"max |grad(no sg) - grad(codebook + 1.0 * commitment)| = {gap:.1e}")
 # %% [markdown]
 # ## 6. Train a VQ-VAE on real digits
 #
-# The chapter's tokenizer (`lessonlib.models.conv_tokenizer`) maps a 28×28 digit to a
+# The chapter's tokenizer (`lessonlib.tokenizers.conv`) maps a 28×28 digit to a
 # 7×7 map of $D$-dimensional vectors (two stride-2 convolutions), quantizes it with **your**
 # `VectorQuantizer` (or the reference, until yours passes), and decodes the 7×7 codes back
 # to 28×28 logits. The loss is the per-pixel binary cross-entropy (the reconstruction term

@@ -37,28 +37,21 @@ import torch
 import torch.nn.functional as F
 from IPython.display import display
 
-from lessonlib.batching import minibatches
 from lessonlib.checks import check_choice
-from lessonlib.checks.codebook import (
+from lessonlib.checks.quantizers import (
     check_codebook_perplexity,
     check_codebook_usage,
     check_ema_codebook_update,
     check_revive_dead_codes,
 )
-from lessonlib.codebook import ema_codebook_update as ema_update_scatter  # bincount version
+from lessonlib.core import is_fast, minibatches, pick, psnr, record, seed_everything
 from lessonlib.data import load_mnist
-from lessonlib.image_metrics import psnr
-from lessonlib.interactives.codebook_usage import render_codebook_usage
-from lessonlib.models.conv_tokenizer import QuantizedAutoencoder
-from lessonlib.plots import show_grid
-from lessonlib.results import record
-from lessonlib.runmode import is_fast, pick
-from lessonlib.seeding import seed_everything
-from lessonlib.tokenizer_training import reconstruct, tokens_of, train_tokenizer
-from lessonlib.usage_plots import code_counts, usage_histogram
-from lessonlib.vq import VectorQuantizer, nearest_code, to_rows
-from lessonlib.vq_ema import EMAVectorQuantizer
-from lessonlib.widgets import Choice, IntSlider, Toggle, interactive
+from lessonlib.quantizers import EMAVectorQuantizer, VectorQuantizer, nearest_code, to_rows
+from lessonlib.quantizers.codebook import ema_codebook_update as ema_update_scatter
+from lessonlib.tokenizers import QuantizedAutoencoder, reconstruct, tokens_of, train_tokenizer
+from lessonlib.views import Choice, IntSlider, Toggle, interactive, show_grid
+from lessonlib.views.codebook_usage import render_codebook_usage
+from lessonlib.views.usage_plots import code_counts, usage_histogram
 
 CHAPTER = "ch06_codebook_learning"
 

@@ -43,35 +43,46 @@ import torch
 from IPython.display import display
 from torch import nn
 
-from lessonlib import codebook as codebook_lib
-from lessonlib import fsq as fsq_lib
-from lessonlib import lfq as lfq_lib
-from lessonlib import vq as vq_lib
-from lessonlib import vq_ema as vq_ema_lib
 from lessonlib.checks import check_choice
-from lessonlib.checks.fsq import check_fsq_indices_to_codes, check_fsq_quantize
-from lessonlib.checks.lfq import check_lfq_entropy_terms, check_lfq_quantize
-from lessonlib.codebook import codebook_perplexity, codebook_usage
-from lessonlib.data import load_mnist
-from lessonlib.fsq import FSQ, fsq_codes_to_indices, fsq_levels, implicit_codebook_size
-from lessonlib.image_metrics import psnr
-from lessonlib.interactives.fsq_grid import (
-    COURSE,
-    PAPER,
-    render_fsq_grid,
-    render_grid_conventions,
+from lessonlib.checks.quantizers import (
+    check_fsq_indices_to_codes,
+    check_fsq_quantize,
+    check_lfq_entropy_terms,
+    check_lfq_quantize,
 )
-from lessonlib.lfq import LFQ, lfq_codebook
-from lessonlib.models.conv_tokenizer import QuantizedAutoencoder
-from lessonlib.plots import show_grid
-from lessonlib.results import record
-from lessonlib.runmode import is_fast, pick
-from lessonlib.seeding import seed_everything
-from lessonlib.tokenizer_training import reconstruct, tokens_of, train_tokenizer
-from lessonlib.usage_plots import usage_histogram
-from lessonlib.vq import VectorQuantizer
-from lessonlib.vq_ema import EMAVectorQuantizer
-from lessonlib.widgets import Choice, IntSlider, interactive
+from lessonlib.core import is_fast, pick, psnr, record, seed_everything
+from lessonlib.data import load_mnist
+from lessonlib.quantizers import (
+    FSQ,
+    LFQ,
+    EMAVectorQuantizer,
+    VectorQuantizer,
+    codebook_perplexity,
+    codebook_usage,
+    fsq_codes_to_indices,
+    fsq_levels,
+    implicit_codebook_size,
+    lfq_codebook,
+)
+from lessonlib.quantizers import (
+    codebook as codebook_lib,
+)
+from lessonlib.quantizers import (
+    ema as vq_ema_lib,
+)
+from lessonlib.quantizers import (
+    fsq as fsq_lib,
+)
+from lessonlib.quantizers import (
+    lfq as lfq_lib,
+)
+from lessonlib.quantizers import (
+    vq as vq_lib,
+)
+from lessonlib.tokenizers import QuantizedAutoencoder, reconstruct, tokens_of, train_tokenizer
+from lessonlib.views import Choice, IntSlider, interactive, show_grid
+from lessonlib.views.fsq_grid import COURSE, PAPER, render_fsq_grid, render_grid_conventions
+from lessonlib.views.usage_plots import usage_histogram
 
 CHAPTER = "ch07_fsq_lfq"
 
@@ -700,8 +711,7 @@ def evaluate(model, num_codes):
 runs = {}
 for name in QUANTIZERS:
     model, history = train_quantizer(name)
-    q = model.quantizer
-    num_codes = getattr(q, "num_codes", getattr(q, "num_embeddings", None))
+    num_codes = model.quantizer.num_codes  # every lessonlib quantizer has it
     runs[name] = {"model": model, "num_codes": num_codes, "seconds": history.seconds,
                   **evaluate(model, num_codes)}
     print(f"{name:18s} trained in {history.seconds:5.1f} s")

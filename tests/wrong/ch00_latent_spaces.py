@@ -21,6 +21,11 @@ def compression_ratio__floor_division(input_shape, latent_shape):
 answer_q1__a = "a"
 answer_q1__d = "d"
 
+
+# The learner who imports lessonlib's reference instead of writing the function: every
+# graded test cell must reject it (lessonlib.checks.provenance).
+from lessonlib.autoencoders.shapes import compression_ratio as compression_ratio__imported_reference  # noqa: E402
+
 MESSAGES = {
     "compression_ratio__inverted": "upside down",
     "compression_ratio__sum_of_dims": "added the dimensions",

@@ -38,6 +38,12 @@ def interpolate__transposed(z1, z2, steps):
 answer_q1__a = "a"
 answer_q1__d = "d"
 
+
+# The learner who imports lessonlib's reference instead of writing the function: every
+# graded test cell must reject it (lessonlib.checks.provenance).
+from lessonlib.autoencoders.interpolation import interpolate as interpolate__imported_reference  # noqa: E402
+from lessonlib.autoencoders.shapes import conv_out_size as conv_out_size__imported_reference  # noqa: E402
+
 MESSAGES = {
     "conv_out_size__padding_once": "both sides",
     "conv_out_size__no_plus_one": r"\+ 1",

@@ -63,6 +63,14 @@ answer_q1__c = "c"
 answer_q2__a = "a"
 answer_q2__d = "d"
 
+
+# The learner who imports lessonlib's reference instead of writing the function: every
+# graded test cell must reject it (lessonlib.checks.provenance).
+from lessonlib.autoencoders.gaussian import (
+    reparam_derivatives as reparam_gradients__imported_reference,  # noqa: E402
+)
+from lessonlib.autoencoders.gaussian import reparameterize as reparameterize__imported_reference  # noqa: E402
+
 MESSAGES = {
     "reparameterize__logvar_as_sigma": "logvar itself as sigma",
     "reparameterize__variance_as_std": r"exp\(logvar\), the variance",

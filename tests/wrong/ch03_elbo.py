@@ -65,6 +65,14 @@ answer_q2__c = "c"
 answer_q3__a = "a"
 answer_q3__d = "d"
 
+
+# The learner who imports lessonlib's reference instead of writing the function: every
+# graded test cell must reject it (lessonlib.checks.provenance).
+from lessonlib.autoencoders.gaussian import iwae_bound as iwae_bound__imported_reference  # noqa: E402
+from lessonlib.autoencoders.gaussian import (
+    kl_standard_normal as kl_standard_normal__imported_reference,  # noqa: E402
+)
+
 MESSAGES = {
     "kl_standard_normal__two_logvar": r"-2 \* logvar",
     "kl_standard_normal__no_minus_one": "forgot the -1",

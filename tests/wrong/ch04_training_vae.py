@@ -169,6 +169,15 @@ answer_q3__d = "d"
 answer_q4__a = "a"
 answer_q4__b = "b"
 
+
+# The learner who imports lessonlib's reference instead of writing the function: every
+# graded test cell must reject it (lessonlib.checks.provenance).
+from lessonlib.autoencoders.vae_objective import active_units as active_units__imported_reference  # noqa: E402
+from lessonlib.autoencoders.vae_objective import (
+    kl_anneal_beta as kl_anneal_beta__imported_reference,  # noqa: E402
+)
+from lessonlib.autoencoders.vae_objective import vae_loss as vae_loss__imported_reference  # noqa: E402
+
 MESSAGES = {
     "vae_loss__logvar_as_log_sigma": "logvar as log sigma",
     "vae_loss__mixed_reductions": "mixed reductions.*per-pixel mean",

@@ -253,6 +253,13 @@ answer_q2__c = "c"
 answer_q3__b = "b"
 answer_q3__d = "d"
 
+
+# The learner who imports lessonlib's reference instead of writing the function: every
+# graded test cell must reject it (lessonlib.checks.provenance).
+from lessonlib.core.gradient_flow import sends_gradient as sends_gradient__imported_reference  # noqa: E402
+from lessonlib.quantizers.vq import VectorQuantizer as VectorQuantizer__imported_reference  # noqa: E402
+from lessonlib.quantizers.vq import vq_straight_through as vq_straight_through__imported_reference  # noqa: E402
+
 MESSAGES = {
     "vq_straight_through__wrong_side_detach": "wrong side",
     "vq_straight_through__argmax": "argmax",

@@ -165,6 +165,18 @@ answer_q3__d = "d"
 answer_q4__a = "a"
 answer_q4__c = "c"
 
+
+# The learner who imports lessonlib's reference instead of writing the function: every
+# graded test cell must reject it (lessonlib.checks.provenance).
+from lessonlib.quantizers.codebook import (
+    codebook_perplexity as codebook_perplexity__imported_reference,  # noqa: E402
+)
+from lessonlib.quantizers.codebook import codebook_usage as codebook_usage__imported_reference  # noqa: E402
+from lessonlib.quantizers.codebook import (
+    ema_codebook_update as ema_codebook_update__imported_reference,  # noqa: E402
+)
+from lessonlib.quantizers.codebook import revive_dead_codes as revive_dead_codes__imported_reference  # noqa: E402
+
 MESSAGES = {
     "codebook_perplexity__nan_for_unused_codes": "0 \\* log 0",
     "codebook_perplexity__entropy_not_exp": "entropy itself",

@@ -200,6 +200,16 @@ answer_q2__d = "d"
 answer_q3__a = "a"
 answer_q3__c = "c"
 
+
+# The learner who imports lessonlib's reference instead of writing the function: every
+# graded test cell must reject it (lessonlib.checks.provenance).
+from lessonlib.quantizers.fsq import (
+    fsq_indices_to_codes as fsq_indices_to_codes__imported_reference,  # noqa: E402
+)
+from lessonlib.quantizers.fsq import fsq_quantize as fsq_quantize__imported_reference  # noqa: E402
+from lessonlib.quantizers.lfq import lfq_entropy_terms as lfq_entropy_terms__imported_reference  # noqa: E402
+from lessonlib.quantizers.lfq import lfq_quantize as lfq_quantize__imported_reference  # noqa: E402
+
 MESSAGES = {
     "fsq_quantize__no_half_shift": "no half shift",
     "fsq_quantize__scaled_by_half_L": r"\(L-1\)/2, not L/2",

@@ -1,0 +1,61 @@
+"""Public checks for shape arithmetic: compression_ratio, conv_out_size."""
+
+from __future__ import annotations
+
+from lessonlib.autoencoders import shapes
+from lessonlib.checks.core import attempt, close, expect, public_check
+
+
+@public_check("compression_ratio", reference=shapes.compression_ratio)
+def check_compression_ratio(fn) -> None:
+    """Stable Diffusion's 48x, a non-integer ratio, and plain lists as shapes."""
+    got = attempt(fn, (1, 3, 512, 512), (1, 4, 64, 64))
+    expect(isinstance(got, (int, float)) or hasattr(got, "item"),
+           f"return a number (float), got {type(got).__name__}.")
+    got = float(got)
+    expect(not close(got, 1 / 48), "the ratio is upside down: it is input / latent, not "
+           "latent / input (compression makes it larger than 1).")
+    expect(not close(got, (1 + 3 + 512 + 512) / (1 + 4 + 64 + 64), 1e-3),
+           "you added the dimensions: a tensor of shape [a, b, c] holds a * b * c numbers "
+           "(use math.prod).")
+    expect(close(got, 48.0), f"[1, 3, 512, 512] -> [1, 4, 64, 64] should give 48.0, got {got}.")
+    odd = float(attempt(fn, [3, 5], [2]))
+    expect(not close(odd, 7.0), "[3, 5] -> [2] gave 7: floor division `//` drops the "
+           "fraction; use `/`.")
+    expect(close(odd, 7.5), f"[3, 5] -> [2] should give 7.5, got {odd}.")
+
+
+_CONV_CASES = [(28, 4, 2, 1), (14, 4, 2, 1), (7, 3, 1, 1), (7, 3, 2, 0), (8, 3, 2, 0),
+               (5, 3, 1, 2), (32, 5, 3, 2), (11, 3, 3, 0)]
+
+# The classic slips, each as the formula a learner may have written: (size, k, s, p) -> int.
+_CONV_SLIPS = {
+    "padding counts on both sides: use size + 2 * padding":
+        lambda n, k, s, p: (n + p - k) // s + 1,
+    "you dropped the + 1 (the first window position counts)":
+        lambda n, k, s, p: (n + 2 * p - k) // s,
+    "the + 1 goes after the division: floor((size + 2p - k) / s) + 1":
+        lambda n, k, s, p: (n + 2 * p - k + 1) // s,
+    "round down (floor), not up": lambda n, k, s, p: -(-(n + 2 * p - k) // s) + 1,
+    "round down (floor), not to the nearest integer":
+        lambda n, k, s, p: round((n + 2 * p - k) / s) + 1,
+    "the kernel is subtracted once, not added": lambda n, k, s, p: (n + 2 * p + k) // s + 1,
+}
+
+
+@public_check("conv_out_size", reference=shapes.conv_out_size)
+def check_conv_out_size(fn) -> None:
+    """The encoder's 28 -> 14 -> 7 steps, a 'same' convolution, and cases that need floor."""
+    outputs = [attempt(fn, *case) for case in _CONV_CASES]
+    for got in outputs:
+        expect(isinstance(got, int) and not isinstance(got, bool),
+               f"return an int (a size counts pixels), got {type(got).__name__} {got!r}.")
+    for slip, formula in _CONV_SLIPS.items():
+        mismatch = [formula(*case) for case in _CONV_CASES] != [shapes.conv_out_size(*c)
+                                                               for c in _CONV_CASES]
+        expect(not (mismatch and outputs == [formula(*case) for case in _CONV_CASES]),
+               f"{slip}.")
+    for case, got in zip(_CONV_CASES, outputs):
+        want = shapes.conv_out_size(*case)
+        expect(got == want, "size {}, kernel {}, stride {}, padding {} should give {}, got {}."
+               .format(*case, want, got))
