@@ -25,10 +25,51 @@ from tools.chapters import ROOT, chapters, release_ipynb, solution_ipynb, source
 # Layout hints jupytext keeps for a faithful round trip; meaningless in the notebooks.
 JUPYTEXT_CELL_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+HOW_IT_WORKS = (TEMPLATES / "how_this_notebook_works.md").read_text().strip()
+MODEL_ANSWER_TAG = "model_answer"  # explanation cells removed from releases (nbgrader_config)
+
+
+def model_answer_key(cell) -> str | None:
+    """The key of a cell whose content a learner may reveal after an attempt: the grade_id
+    of a manually graded answer cell, or the `model_answer` metadata of an explanation."""
+    meta = cell.metadata.get("nbgrader", {})
+    if cell.cell_type == "markdown" and meta.get("grade") and meta.get("solution"):
+        return meta["grade_id"]
+    return cell.metadata.get(MODEL_ANSWER_TAG)
+
+
+def reveal_cell(key: str, chapter: str) -> nbformat.NotebookNode:
+    """The code cell under a model answer: a button that shows it after the attempt."""
+    cell = nbformat.v4.new_code_cell(
+        "from lessonlib.views.model_answer import show_model_answer\n\n"
+        f'show_model_answer("{key}", "{chapter}")')
+    cell["id"] = f"reveal-{key}"
+    return cell
+
+
+def with_course_cells(cells: list, chapter: str) -> list:
+    """The chapter's cells plus what every chapter shares: the "How this notebook works"
+    text after the title, and a reveal button under every model answer."""
+    intro = nbformat.v4.new_markdown_cell(HOW_IT_WORKS)
+    intro["id"] = "how-this-notebook-works"
+    out = [cells[0], intro]
+    for cell in cells[1:]:
+        out.append(cell)
+        key = model_answer_key(cell)
+        if key is None:
+            continue
+        if cell.metadata.get(MODEL_ANSWER_TAG):
+            tags = cell.metadata.setdefault("tags", [])
+            if MODEL_ANSWER_TAG not in tags:
+                tags.append(MODEL_ANSWER_TAG)
+        out.append(reveal_cell(key, chapter))
+    return out
 
 
 def notebook_from_source(py_path: Path) -> nbformat.NotebookNode:
-    """Read the jupytext source into a notebook with no outputs and a python3 kernel."""
+    """Read the jupytext source into a notebook with no outputs and a python3 kernel, plus
+    the cells every chapter shares (with_course_cells)."""
     nb = jupytext.read(py_path)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
@@ -41,6 +82,7 @@ def notebook_from_source(py_path: Path) -> nbformat.NotebookNode:
             cell.metadata.pop(key, None)
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         cell["id"] = grade_id or f"cell-{i:03d}"
+    nb.cells = with_course_cells(nb.cells, py_path.stem)
     return nbformat.v4.upgrade(nb) if nb.nbformat < 4 else nb
 
 

@@ -17,13 +17,6 @@
 # **You will:** count how much a latent space compresses (your first graded function),
 # squeeze real handwritten digits through a bottleneck of your chosen size and watch what
 # survives, and place Stable Diffusion's VAE in that picture.
-#
-# **How this notebook works.** Cells marked *Build it* ask you to write a function where it
-# says `YOUR CODE HERE`. The cell after it runs the **public checks**, which answer in one of
-# three ways: *not attempted*, *wrong* (with the likely mistake named), or *public checks
-# passed*. The graded version runs more tests. Hints hide behind ▸ arrows; open them one at
-# a time. Every demo runs even before you solve an exercise: it then uses the course's
-# reference implementation and says so.
 
 # %%
 import math

@@ -19,14 +19,6 @@
 # autoencoder on real handwritten digits, look at its latent space beside a VAE's, decode
 # random points and midpoints, and write the interpolation that walks between two codes
 # (graded).
-#
-# **How this notebook works.** *Build it* cells ask you to write a function where it says
-# `YOUR CODE HERE`; the cell after it runs the **public checks**, which answer *not
-# attempted*, *wrong* (naming the likely mistake) or *public checks passed* (the graded
-# version runs more tests). Hints hide behind ▸ arrows: open them one at a time. Demos run
-# before you solve anything, with the course's reference implementation, and say so.
-# Everything trains on a laptop CPU in a few minutes (a fast mode, used by the graders,
-# trains for less).
 
 # %%
 

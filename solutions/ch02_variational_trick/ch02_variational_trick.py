@@ -19,13 +19,6 @@
 # autograd) why they work, watch the gradient reach the encoder of a real VAE on MNIST, and
 # measure how much better this gradient is than the alternative, the score-function
 # (REINFORCE) estimator.
-#
-# **How this notebook works.** Cells marked *Build it* ask you to write a function where it
-# says `YOUR CODE HERE`. The cell after it runs the **public checks**, which answer in one of
-# three ways: *not attempted*, *wrong* (with the likely mistake named), or *public checks
-# passed*. The graded version runs more tests. Hints hide behind ▸ arrows; open them one at
-# a time. Every demo runs even before you solve an exercise: it then uses the course's
-# reference implementation and says so.
 
 # %%
 import itertools

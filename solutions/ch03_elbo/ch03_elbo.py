@@ -20,13 +20,6 @@
 # whose likelihood is exact, that the ELBO's gap is precisely the KL to the true posterior;
 # write the IWAE bound and watch it climb to $\log p(x)$; and train VAEs on MNIST at seven
 # settings of the reconstruction/KL balance to see the tug-of-war for yourself.
-#
-# **How this notebook works.** Cells marked *Build it* ask you to write a function where it
-# says `YOUR CODE HERE`. The cell after it runs the **public checks**, which answer in one of
-# three ways: *not attempted*, *wrong* (with the likely mistake named), or *public checks
-# passed*. The graded version runs more tests. Hints hide behind ▸ arrows; open them one at
-# a time. Every demo runs even before you solve an exercise: it then uses the course's
-# reference implementation and says so.
 
 # %%
 import math

@@ -21,13 +21,6 @@
 # cause posterior collapse on purpose and cure it twice; and measure disentanglement on
 # sprites whose true factors are known.
 #
-# **How this notebook works.** Cells marked *Build it* ask you to write a function where it
-# says `YOUR CODE HERE`. The cell after it runs the **public checks**, which answer in one of
-# three ways: *not attempted*, *wrong* (with the likely mistake named), or *public checks
-# passed*. The graded version runs more tests. Hints hide behind ▸ arrows; open them one at
-# a time. Every demo runs even before you solve an exercise: it then uses the course's
-# reference implementation and says so.
-#
 # **Time.** About 4 minutes of training on a laptop CPU (2 cores) for the whole notebook;
 # about 40 s in fast mode.
 

@@ -19,12 +19,6 @@
 # non-differentiable lookup, write a complete **vector quantizer** with its two extra loss
 # terms, prove with autograd which parameters each term moves, and train a VQ-VAE on real
 # digits that turns every image into a 7×7 grid of integers.
-#
-# **How this notebook works.** *Build it* cells ask you to write code where it says
-# `YOUR CODE HERE`; the cell after runs the **public checks** (*not attempted*, *wrong* with
-# the likely mistake named, or *public checks passed*); the graded version runs more tests.
-# Hints hide behind ▸ arrows: open them one at a time. Until your code passes, the demos
-# use the course's reference implementation and say so.
 
 # %%
 import matplotlib.pyplot as plt

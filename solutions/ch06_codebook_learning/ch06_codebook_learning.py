@@ -19,13 +19,6 @@
 # write dead-code revival, and then train three tokenizers on real MNIST digits with a
 # 512-entry codebook: one with the gradient codebook of chapter 5, one with EMA, one with
 # EMA plus revival. You will see two of them collapse, and the third use nearly every code.
-#
-# **How this notebook works.** Cells marked *Build it* ask you to write a function where it
-# says `YOUR CODE HERE`. The cell after it runs the **public checks**, which answer in one of
-# three ways: *not attempted*, *wrong* (with the likely mistake named), or *public checks
-# passed*. The graded version runs more tests. Hints hide behind ▸ arrows; open them one at
-# a time. Every demo runs even before you solve an exercise: it then uses the course's
-# reference implementation and says so.
 
 # %%
 import math

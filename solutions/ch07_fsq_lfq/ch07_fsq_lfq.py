@@ -21,13 +21,6 @@
 # tokenizer with five quantizers (the learned codebook of chapter 5, EMA with revival from
 # chapter 6, FSQ, and LFQ with and without its entropy terms), comparing code usage,
 # perplexity, reconstruction, parameters and lines of code.
-#
-# **How this notebook works.** Cells marked *Build it* ask you to write a function where it
-# says `YOUR CODE HERE`. The cell after it runs the **public checks**, which answer in one of
-# three ways: *not attempted*, *wrong* (with the likely mistake named), or *public checks
-# passed*. The graded version runs more tests. Hints hide behind ▸ arrows; open them one at
-# a time. Every demo runs even before you solve an exercise: it then uses the course's
-# reference implementation and says so.
 
 # %%
 import ast
