@@ -11,6 +11,8 @@ gradebook goes to a throw-away database, never into the repository.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +30,40 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HOW_IT_WORKS = (TEMPLATES / "how_this_notebook_works.md").read_text().strip()
 MODEL_ANSWER_TAG = "model_answer"  # explanation cells removed from releases (nbgrader_config)
+
+
+RESULTS_FULL = ROOT / "results" / "full"
+# A measured figure in prose: {{name}}, {{name:.1f}}, {{beta_sweep/1/neg_elbo:.1f}}, or another
+# chapter's {{ch05_vq_vae@psnr:.1f}}; filled from results/full/<chapter>.json at generation.
+FIGURE = re.compile(r"\{\{\s*(?:(ch\d\d_\w+)@)?([\w./-]+?)\s*(?::([^}]*))?\}\}")
+
+
+class MissingFigure(KeyError):
+    """A {{figure}} in the prose that the recorded full run does not have."""
+
+
+def figure_value(chapter: str, path: str, results_dir: Path = RESULTS_FULL):
+    """The recorded value at `path` ("a/b/c") in results/full/<chapter>.json."""
+    file = results_dir / f"{chapter}.json"
+    value = json.loads(file.read_text()) if file.exists() else {}
+    for part in path.split("/"):
+        if not isinstance(value, dict) or part not in value:
+            raise MissingFigure(f"{chapter}: {path!r} is not in {file} "
+                                "(run `python3 course.py bench <chapter>` first)")
+        value = value[part]
+    return value
+
+
+def fill_figures(text: str, chapter: str, results_dir: Path = RESULTS_FULL) -> str:
+    """Replace every {{figure}} of `text` with the value the full run recorded."""
+
+    def value_of(m: re.Match) -> str:
+        value = figure_value(m.group(1) or chapter, m.group(2), results_dir)
+        if m.group(3):
+            return format(value, m.group(3))
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    return FIGURE.sub(value_of, text)
 
 
 def model_answer_key(cell) -> str | None:
@@ -82,6 +118,8 @@ def notebook_from_source(py_path: Path) -> nbformat.NotebookNode:
             cell.metadata.pop(key, None)
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         cell["id"] = grade_id or f"cell-{i:03d}"
+        if cell.cell_type == "markdown":
+            cell.source = fill_figures(cell.source, py_path.stem)
     nb.cells = with_course_cells(nb.cells, py_path.stem)
     return nbformat.v4.upgrade(nb) if nb.nbformat < 4 else nb
 
