@@ -2,21 +2,28 @@
 """One entry point for the course: set-up, JupyterLab, tests and maintenance.
 
     python3 course.py lab        # set up (once) and open the course in JupyterLab
-    python3 course.py test       # set up (once) and run the whole test suite
+    python3 course.py test       # set up (once) and run the whole test suite (what CI runs)
+    python3 course.py test --quick   # the unit tests only (under a minute): the edit loop
 
 Maintenance:
     python3 course.py generate   # regenerate notebooks/ (student versions) from solutions/
     python3 course.py results [--full]   # execute every chapter headlessly, print its figures
-    python3 course.py bench      # execution time per notebook (fast, full), render time per widget
+    python3 course.py bench      # time per notebook (fast, full), per widget render, per check
+
+`results` and `bench` exit non-zero when a chapter fails, and name it.
 
 Every command first makes sure the project-local virtual environment `.venv` holds the
 pinned stack (constraints.txt). That step is idempotent: it reinstalls only when
-pyproject.toml or constraints.txt changed since the last install.
+the dependencies in pyproject.toml or constraints.txt changed since the last install.
+
+Extra arguments go to the tool: `python3 course.py test -k ch03 -x` passes `-k ch03 -x` to
+pytest (`--quick` adds `-m "not slow"`: no notebook execution, nbgrader or JupyterLab).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -31,9 +38,17 @@ STAMP = VENV / ".course-stamp"
 
 
 def _stack_hash() -> str:
+    """What the installed stack depends on: constraints.txt and, in pyproject.toml, the
+    build-system, project and tool.setuptools tables (not the test or lint settings: editing
+    pytest's markers reinstalls nothing)."""
+    import tomllib  # here, not at the top: Python < 3.11 must reach ensure_env's message
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    install = {"build-system": pyproject.get("build-system"), "project": pyproject.get("project"),
+               "setuptools": pyproject.get("tool", {}).get("setuptools")}
     digest = hashlib.sha256()
-    for name in ("pyproject.toml", "constraints.txt"):
-        digest.update((ROOT / name).read_bytes())
+    digest.update(json.dumps(install, sort_keys=True).encode())
+    digest.update((ROOT / "constraints.txt").read_bytes())
     return digest.hexdigest()
 
 
@@ -73,8 +88,9 @@ def main(argv: list[str]) -> int:
         return run([str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT),
                     "--ServerApp.default_url=/lab/tree/notebooks", *as_root, *rest])
     if command == "test":
-        return run([str(PYTHON), "-m", "pytest", "-n", "2", *rest],
-                   MPLBACKEND="Agg")
+        tier = ["-m", "not slow"] if "--quick" in rest else []
+        rest = [arg for arg in rest if arg != "--quick"]
+        return run([str(PYTHON), "-m", "pytest", "-n", "2", *tier, *rest], MPLBACKEND="Agg")
     if command in {"generate", "results", "bench"}:
         return run([str(PYTHON), "-m", f"tools.{command}", *rest], MPLBACKEND="Agg")
     print(f"unknown command {command!r}\n{__doc__}")

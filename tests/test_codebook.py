@@ -345,15 +345,11 @@ def test_revive_check_names_more_slips(phrase):
     assert result.status == "wrong" and phrase in result.message, result.message
 
 
-def test_checks_are_fast_and_deterministic():
-    import time
-
+def test_checks_are_deterministic():
     for check, ref in [(check_codebook_perplexity, cb.codebook_perplexity),
                        (check_codebook_usage, cb.codebook_usage),
                        (check_ema_codebook_update, cb.ema_codebook_update),
                        (check_revive_dead_codes, cb.revive_dead_codes)]:
-        start = time.perf_counter()
         first, second = check.run(ref), check.run(ref)
-        assert (time.perf_counter() - start) / 2 < 1.0
         assert first == second
     assert math.isfinite(float(cb.codebook_perplexity(torch.tensor([1]), 2)))

@@ -136,14 +136,10 @@ def test_fsq_module_follows_the_quantizer_convention():
     assert model.tokenize(torch.rand(2, 1, 28, 28)).shape == (2, 7, 7)
 
 
-def test_public_checks_pass_the_reference_and_stay_cheap():
-    import time
-
+def test_public_checks_pass_the_reference():
     for check, fn in [(check_fsq_quantize, fsq_quantize),
                       (check_fsq_indices_to_codes, fsq_indices_to_codes)]:
-        start = time.perf_counter()
         assert check.run(fn).passed, check.run(fn)
-        assert time.perf_counter() - start < 1.0
 
 
 def test_public_checks_say_not_attempted_for_a_stub():

@@ -183,8 +183,61 @@ def test_iwae_check_names_the_slip(slip):
 def test_reparam_gradients_check():
     assert check_reparam_gradients.run(lambda m, s, e: (1.0, e * s / 2)).status == "wrong"
     assert "dz/dlogvar" in check_reparam_gradients.run(lambda m, s, e: (1.0, e * s / 2)).message
-    assert check_reparam_gradients.run(lambda m, s, e: (1.0, e)).passed
     assert check_reparam_gradients.run(lambda m, s, e: None).status == "not attempted"
+
+
+def _by_backward(mu, sigma, eps):
+    m = torch.tensor(float(mu), requires_grad=True)
+    s = torch.tensor(float(sigma), requires_grad=True)
+    (m + s * eps).backward()
+    return m.grad.item(), s.grad.item()
+
+
+def _by_autograd_backward(mu, sigma, eps):
+    m, s = torch.nn.Parameter(torch.tensor(float(mu))), torch.nn.Parameter(torch.tensor(sigma))
+    torch.autograd.backward(m + s * eps)  # no Tensor.backward call to see
+    return m.grad.item(), s.grad.item()
+
+
+def _by_autograd_grad(mu, sigma, eps):
+    from torch.autograd import grad  # bound before the check runs: the check must still see it
+
+    leaves = torch.tensor([mu, sigma], dtype=torch.float64, requires_grad=True)
+    (g,) = grad(leaves[0] + leaves[1] * eps, leaves)
+    return float(g[0]), float(g[1])
+
+
+def _by_torch_func(mu, sigma, eps):
+    g = torch.func.grad(lambda m, s: m + s * eps, argnums=(0, 1))(
+        torch.tensor(float(mu)), torch.tensor(float(sigma)))
+    return float(g[0]), float(g[1])
+
+
+@pytest.mark.parametrize("fn", [_by_backward, _by_autograd_backward, _by_autograd_grad,
+                                _by_torch_func])
+def test_reparam_gradients_check_accepts_every_way_of_asking_autograd(fn):
+    assert check_reparam_gradients.run(fn).passed
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, s, e: (1.0, e),  # the derivation typed in
+    lambda m, s, e: (torch.tensor(1.0), torch.tensor(float(e))),
+    lambda m, s, e: (float(torch.ones(())), float(m + s * e - m) / s),  # tensors, no autograd
+])
+def test_reparam_gradients_check_rejects_a_hard_coded_answer(fn):
+    result = check_reparam_gradients.run(fn)
+    assert result.status == "wrong" and "autograd never ran" in result.message, result
+
+
+def test_reparam_gradients_check_leaves_no_mode_behind():
+    def crashes(mu, sigma, eps):
+        raise ValueError("boom")
+
+    assert check_reparam_gradients.run(crashes).status == "wrong"
+    x = torch.tensor(2.0, requires_grad=True)
+    (3 * x).backward()
+    assert x.grad.item() == 3.0
+    assert not torch.overrides.has_torch_function((torch.ones(1),))
 
 
 def test_jensen_check():

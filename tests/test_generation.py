@@ -39,6 +39,7 @@ def test_solution_notebook_in_sync_with_source(chapter):
         assert not cell.get("outputs"), "solution notebooks are committed without outputs"
 
 
+@pytest.mark.slow  # runs nbgrader generate_assignment
 def test_release_matches_fresh_generation(chapter, tmp_path):
     """notebooks/ is exactly what nbgrader generates from solutions/ now."""
     fresh = json.loads(fresh_release(chapter, tmp_path).read_text())

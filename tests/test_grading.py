@@ -10,9 +10,8 @@ from lessonlib.checks.core import PublicCheck
 from tests.conftest import write_report
 from tools.grading import grade_chapter, load_variants, load_wrong_module, table
 
-pytestmark = pytest.mark.grading
 
-
+@pytest.mark.grading  # nbgrader autograde in a throw-away course
 def test_checkers_catch_wrong_implementations(chapter, tmp_path):
     grades = grade_chapter(chapter, tmp_path)
     write_report("grading", chapter, table(grades))

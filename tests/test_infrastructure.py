@@ -195,3 +195,93 @@ def test_conv_encoder_decoder_and_show_grid():
     plt.close(fig)
     history = History(loss=[4.0, 3.0, 2.0, 1.0])
     assert history.last("loss", 2) == 1.5 and history.last("loss") == 2.5
+
+
+# ------------------------------------------------------- headless execution and exit codes
+
+
+def _fake_execute(broken: str):
+    """An executor for tools.results/tools.bench: chapter `broken` raises, the others print."""
+    from tools.execute import Execution
+
+    def fake(notebook, output, *, results_dir, **_):
+        bad = notebook.stem == broken
+        out = ({"output_type": "error", "ename": "ValueError", "evalue": "boom"} if bad else
+               {"output_type": "stream", "name": "stdout", "text": "fine\n"})
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "step()",
+                                                 "outputs": [out]}]}))
+        return Execution(notebook=notebook, seconds=0.1, returncode=int(bad), log="",
+                         results={}, output=output)
+
+    return fake
+
+
+def test_results_and_bench_exit_1_naming_the_failed_chapter(tmp_path, monkeypatch, capsys):
+    import tools.bench as bench
+    import tools.results as results_tool
+
+    monkeypatch.setattr(results_tool, "ROOT", tmp_path)  # results/fast/ in tmp_path
+    monkeypatch.setattr(results_tool, "execute", _fake_execute("ch02_bad"))
+    assert results_tool.main(["ch01_good", "ch02_bad", "ch03_good"]) == 1
+    out = capsys.readouterr().out
+    assert "ch01_good: ok" in out and "ValueError: boom" in out
+    assert out.rstrip().endswith("FAILED: ch02_bad")
+    assert results_tool.main(["ch01_good"]) == 0
+    assert "FAILED" not in capsys.readouterr().out
+
+    monkeypatch.setattr(bench, "execute", _fake_execute("ch02_bad"))
+    monkeypatch.setattr(bench, "check_timings", lambda repeat: [])
+    assert bench.main(["--fast-only", "ch01_good", "ch02_bad"]) == 1
+    out = capsys.readouterr().out
+    assert "ValueError: boom" in out and out.rstrip().endswith("FAILED: ch02_bad (fast)")
+    assert bench.main(["--fast-only", "ch01_good"]) == 0
+    monkeypatch.setattr(bench, "check_timings", lambda repeat: [("kl", 1.0, 2.0, False)])
+    assert bench.main(["--checks-only"]) == 1
+    assert capsys.readouterr().out.rstrip().endswith("FAILED: check kl (rejects its reference)")
+
+
+@pytest.mark.slow  # starts two kernels
+def test_papermill_and_nbval_runs_report_prints_and_the_failing_cell(tmp_path):
+    import nbformat
+
+    from tools.execute import execute, execute_nbval
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("FAST = False", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import os\nprint('fast', FAST or 'LESSONLIB_FAST' "
+                                          "in os.environ)"),
+                nbformat.v4.new_code_cell("raise ValueError('boom')"),
+                nbformat.v4.new_code_cell("print('after the error')")]
+    path = tmp_path / "chZ" / "chZ.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    runs = [execute(path, tmp_path / "out.ipynb", fast=True, results_dir=tmp_path / "r1"),
+            execute_nbval(path, tmp_path / "cells.json", results_dir=tmp_path / "r2")]
+    for run in runs:
+        assert not run.ok and run.returncode != 0
+        assert "fast True" in run.stdout_text() and "after the error" not in run.stdout_text()
+        (error,) = run.cell_errors()
+        assert error.startswith("ValueError: boom") and "raise ValueError" in error
+
+
+def test_setup_reinstalls_for_dependency_changes_only(tmp_path, monkeypatch):
+    import course
+
+    monkeypatch.setattr(course, "ROOT", tmp_path)
+    (tmp_path / "constraints.txt").write_text("torch==2.13.0\n")
+    base = ('[project]\nname = "lessonlib"\ndependencies = ["torch>=2.2"]\n\n'
+            '[tool.pytest.ini_options]\nmarkers = ["slow: slow"]\n')
+
+    def stack_hash(pyproject: str) -> str:
+        (tmp_path / "pyproject.toml").write_text(pyproject)
+        return course._stack_hash()
+
+    first = stack_hash(base)
+    assert stack_hash(base.replace('"slow: slow"', '"slow: slow", "gpu: gpu"')) == first
+    assert stack_hash(base + "\n[tool.ruff]\nline-length = 99\n") == first
+    assert stack_hash(base.replace("torch>=2.2", "torch>=2.3")) != first
+    assert stack_hash(base + '\n[tool.setuptools.package-data]\nlessonlib = ["*.npz"]\n') != first
+    (tmp_path / "constraints.txt").write_text("torch==2.14.0\n")
+    assert stack_hash(base) != first

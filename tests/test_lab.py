@@ -13,6 +13,8 @@ import pytest
 
 from tools.chapters import ROOT, chapters, tool_env
 
+pytestmark = pytest.mark.slow  # starts JupyterLab
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -32,7 +32,9 @@ def test_codebook_order_and_size():
     assert codes[0].tolist() == [-1, -1, -1] and codes[1].tolist() == [1, -1, -1]
     assert codes[6].tolist() == [-1, 1, 1]
     assert len({tuple(r) for r in codes.tolist()}) == 8
-    assert 2 ** 18 == 262_144  # the chapter's d = 18 example (never enumerated)
+    # the chapter's d = 18 example, never enumerated: 2**18 codes, indices 0 .. 262_143
+    assert LFQ(18).num_codes == 262_144
+    assert lfq_codes_to_indices(torch.ones(1, 18)).tolist() == [262_143]
 
 
 def test_sign_with_zero_as_plus_one_and_identity_gradient():
@@ -126,14 +128,10 @@ def test_row_sampling_bounds_the_entropy_cost():
     assert not torch.equal(aux_a, full)
 
 
-def test_public_checks_pass_the_reference_and_stay_cheap():
-    import time
-
+def test_public_checks_pass_the_reference():
     for check, fn in [(check_lfq_quantize, lfq_quantize),
                       (check_lfq_entropy_terms, lfq_entropy_terms)]:
-        start = time.perf_counter()
         assert check.run(fn).passed, check.run(fn)
-        assert time.perf_counter() - start < 1.0
 
 
 def test_public_checks_name_mistakes():

@@ -1,8 +1,6 @@
-"""The chapter 2 and 3 interactives: pure renders, at every control's extremes, fast enough."""
+"""The chapter 2 and 3 interactives: pure renders, at every control's extremes."""
 
 from __future__ import annotations
-
-import time
 
 import matplotlib
 
@@ -30,6 +28,9 @@ from lessonlib.views.reparameterization import (  # noqa: E402
 def test_reparameterization_renders_at_extremes(mu, sigma, trick):
     fig = render_reparameterization(mu, sigma, seed=3, trick=trick)
     assert isinstance(fig, Figure)
+    assert f"(mu {mu:.2f})" in fig.axes[0].get_title()
+    assert f"(sigma {sigma:.2f})" in fig.axes[0].get_title()
+    assert ("with the trick" if trick else "without the trick") in fig.axes[-1].get_title()
     plt.close(fig)
 
 
@@ -68,16 +69,11 @@ def test_beta_run_and_nearest():
 
 @pytest.mark.parametrize("log2_beta", [-3, 0, 3])
 def test_elbo_tradeoff_renders(log2_beta):
-    fig = render_elbo_tradeoff(log2_beta, runs=_runs(), originals=torch.rand(8, 1, 28, 28))
+    runs = _runs()
+    fig = render_elbo_tradeoff(log2_beta, runs=runs, originals=torch.rand(8, 1, 28, 28))
     assert isinstance(fig, Figure)
+    chosen = nearest_run(runs, log2_beta)
+    titles = " | ".join(ax.get_title() for ax in fig.axes)
+    assert f"beta = {chosen.beta:g}: recon {chosen.recon:.1f}, KL {chosen.kl:.1f}" in titles
     plt.close(fig)
 
-
-def test_renders_are_fast():
-    runs, originals = _runs(), torch.rand(8, 1, 28, 28)
-    plt.close(render_reparameterization())  # warm-up
-    start = time.process_time()
-    for seed in range(3):
-        plt.close(render_reparameterization(seed=seed))
-        plt.close(render_elbo_tradeoff(seed - 1, runs=runs, originals=originals))
-    assert (time.process_time() - start) / 3 < 0.4  # CPU seconds per pair of renders

@@ -3,6 +3,8 @@
     python3 course.py results           # fast mode, results in results/fast/
     python3 course.py results --full    # full mode, results in results/full/ (committed)
     python3 course.py results --show    # print the table of the last full run, no execution
+
+Exits 1 when a chapter fails, naming it (after the table of what the others recorded).
 """
 
 from __future__ import annotations
@@ -46,21 +48,22 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     mode = "full" if args.full or args.show else "fast"  # --show: the committed full run
     out_dir = ROOT / "results" / mode
+    failed = []
     if not args.show:
-        failed = []
         for chapter in args.chapters or chapters():
             (out_dir / f"{chapter}.json").unlink(missing_ok=True)
             with tempfile.TemporaryDirectory() as tmp:
                 run = execute(solution_ipynb(chapter), Path(tmp) / "out.ipynb",
                               fast=not args.full, results_dir=out_dir, timeout=900)
-                status = "ok" if run.returncode == 0 and not run.cell_errors() else "FAILED"
-                print(f"{chapter}: {status} in {run.seconds:.1f} s", flush=True)
-                if status != "ok":
+                print(f"{chapter}: {'ok' if run.ok else 'FAILED'} in {run.seconds:.1f} s",
+                      flush=True)
+                if not run.ok:
                     failed.append(chapter)
-                    print("\n".join(run.cell_errors())[:3000])
-        if failed:
-            print(f"failed: {failed}")
+                    print(run.report()[-3000:])
     print(table(load_dir(out_dir)))
+    if failed:
+        print(f"\nFAILED: {', '.join(failed)}")
+        return 1
     return 0
 
 

@@ -111,7 +111,7 @@ def reject_slips(got, slips: Mapping[str, object] | Iterable[tuple[str, object]]
         if wrong is None or (want is not None and same(wrong, want)):
             continue
         if same(got, wrong):
-            raise Wrong(message if message.endswith((".", "?", ")")) else message + ".")
+            raise Wrong(message if message.endswith((".", "?", "!")) else message + ".")
 
 
 def close(a, b, tol: float = 1e-5) -> bool:

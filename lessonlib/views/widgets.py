@@ -22,6 +22,16 @@ from matplotlib.figure import Figure
 
 from lessonlib.core import results
 
+# Layout: each slider gets a fixed width (its track stays wide enough to drag, about 250 px,
+# whatever the label), and the row of controls wraps instead of squeezing them.
+SLIDER_WIDTH = "420px"
+
+
+def _slider_layout():
+    import ipywidgets as w
+    return {"layout": w.Layout(width=SLIDER_WIDTH, min_width=SLIDER_WIDTH),
+            "style": {"description_width": "initial"}}
+
 
 @dataclass(frozen=True)
 class IntSlider:
@@ -38,7 +48,8 @@ class IntSlider:
     def widget(self):
         import ipywidgets as w
         return w.IntSlider(value=self.default, min=self.min, max=self.max, step=self.step,
-                           description=self.label or self.name, continuous_update=False)
+                           description=self.label or self.name, continuous_update=False,
+                           **_slider_layout())
 
 
 @dataclass(frozen=True)
@@ -61,9 +72,10 @@ class FloatSlider:
             return w.FloatLogSlider(value=self.default, min=math.log10(self.min),
                                     max=math.log10(self.max), step=self.step,
                                     description=self.label or self.name,
-                                    continuous_update=False)
+                                    continuous_update=False, **_slider_layout())
         return w.FloatSlider(value=self.default, min=self.min, max=self.max, step=self.step,
-                             description=self.label or self.name, continuous_update=False)
+                             description=self.label or self.name, continuous_update=False,
+                             **_slider_layout())
 
 
 @dataclass(frozen=True)
@@ -176,4 +188,6 @@ def interactive(render: Callable[..., Figure], controls, *, name: str, chapter: 
         inputs[control.name] = widget
         widget.observe(lambda change, n=control.name: redraw(**{n: change["new"]}), names="value")
     redraw()
-    return w.VBox([w.HBox(list(inputs.values()) + buttons), out])
+    row = w.HBox(list(inputs.values()) + buttons,
+                 layout=w.Layout(flex_flow="row wrap", align_items="center"))
+    return w.VBox([row, out])

@@ -58,6 +58,11 @@ def reparam_gradients__accumulated(mu, sigma, eps):
     return mu.grad.item(), sigma.grad.item()
 
 
+def reparam_gradients__hard_coded(mu, sigma, eps):
+    """Types the closed-form answer instead of reading it off autograd."""
+    return 1.0, eps
+
+
 answer_q1__a = "a"
 answer_q1__c = "c"
 answer_q2__a = "a"
@@ -80,4 +85,5 @@ MESSAGES = {
     "reparam_gradients__swapped": "swapped",
     "reparam_gradients__sigma_not_eps": "came out as sigma",
     "reparam_gradients__accumulated": "accumulate",
+    "reparam_gradients__hard_coded": "autograd never ran",
 }

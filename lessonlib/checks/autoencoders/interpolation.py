@@ -5,7 +5,14 @@ from __future__ import annotations
 import torch
 
 from lessonlib.autoencoders import interpolation as latent
-from lessonlib.checks.core import attempt, close, expect, expect_tensor, public_check
+from lessonlib.checks.core import (
+    attempt,
+    close,
+    expect,
+    expect_tensor,
+    public_check,
+    reject_slips,
+)
 
 
 def _path(z1: torch.Tensor, z2: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -22,45 +29,37 @@ def _slerp(z1: torch.Tensor, z2: torch.Tensor, steps: int) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
-def _likely_slip(got: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor, steps: int) -> str | None:
-    """Name the classic mistake whose output equals `got` ([steps, D] already), if any."""
-    s = steps
+def _slips(z1: torch.Tensor, z2: torch.Tensor, s: int) -> dict:
+    """The path each classic mistake gives for `s` steps: message -> [s, D]."""
     grids = {
         "the endpoints are missing: t runs strictly between 0 and 1 (linspace over steps + 2 "
-        "points with the ends cut off?). The path must start at z1 and end at z2":
+        "points with the ends cut off?). The path must start at z1 and end at z2.":
             torch.arange(1, s + 1) / (s + 1),
         "the path never reaches z2: t = i / steps (range(steps) / steps) stops one step short; "
-        "divide by steps - 1 so that the last t is 1":
+        "divide by steps - 1 so that the last t is 1.":
             torch.arange(s) / s,
-        "the path starts one step after z1: t = (i + 1) / steps; the first t must be 0":
+        "the path starts one step after z1: t = (i + 1) / steps; the first t must be 0.":
             torch.arange(1, s + 1) / s,
         "t is not scaled to [0, 1]: with t = 0, 1, ..., steps - 1 the path overshoots far "
-        "past z2. Divide by steps - 1 (or use torch.linspace(0, 1, steps))":
+        "past z2. Divide by steps - 1 (or use torch.linspace(0, 1, steps)).":
             torch.arange(s).double(),
-        "the direction is reversed: the first row must be z1 and the last z2":
+        "the direction is reversed: the first row must be z1 and the last z2.":
             torch.linspace(1, 0, s),
         "only the endpoints appear: integer division makes t = 0 everywhere but the last "
-        "step (use float division, or torch.linspace)":
+        "step (use float division, or torch.linspace).":
             (torch.arange(s) == s - 1).double(),
-        "every row is the midpoint (z1 + z2) / 2: t must change from row to row":
+        "every row is the midpoint (z1 + z2) / 2: t must change from row to row.":
             torch.full((s,), 0.5),
     }
-    for slip, t in grids.items():
-        if close(got, _path(z1, z2, t), 1e-4):
-            return slip
-    if close(got, _slerp(z1, z2, s), 1e-4):
-        return ("that is spherical interpolation (slerp), which follows an arc; this "
-                "exercise asks for the straight line (1 - t) z1 + t z2")
-    return None
+    slips = {message: _path(z1, z2, t) for message, t in grids.items()}
+    slips["that is spherical interpolation (slerp), which follows an arc; this exercise asks "
+          "for the straight line (1 - t) z1 + t z2."] = _slerp(z1, z2, s)
+    return slips
 
 
-@public_check("interpolate", reference=latent.interpolate)
-def check_interpolate(fn) -> None:
-    """Shape [steps, D], both endpoints, even spacing on the straight line, gradients."""
-    z1 = torch.tensor([1.0, -2.0, 0.5, 3.0])
-    z2 = torch.tensor([-3.0, 2.0, 4.5, 3.0])
+def _interpolate_shape(fn, z1, z2, steps: int) -> torch.Tensor:
+    """One tensor [steps, D] in the inputs' dtype, the inputs left untouched."""
     z1_before, z2_before = z1.clone(), z2.clone()
-    steps = 5
     got = attempt(fn, z1, z2, steps)
     expect(torch.equal(z1, z1_before) and torch.equal(z2, z2_before),
            "your function changed z1 or z2 in place: build new tensors instead of "
@@ -91,20 +90,22 @@ def check_interpolate(fn) -> None:
            f"z1 and z2 are {z1.dtype} but the path is {got.dtype}: keep the inputs' dtype "
            "(an integer t, or a float64 t from numpy, changes it; a decoder then refuses "
            "the codes).")
-    slip = _likely_slip(got, z1, z2, steps)
-    expect(slip is None, f"{slip}.")
-    want = _path(z1, z2, torch.linspace(0, 1, steps, dtype=torch.float64))
+    return got
+
+
+def _interpolate_values(got, z1, z2, steps: int) -> None:
+    """Both endpoints and even spacing on the straight line, the classic slips named."""
+    want = _path(z1, z2, torch.linspace(0, 1, steps, dtype=torch.float64))  # [steps, D]
+    reject_slips(got, _slips(z1, z2, steps), want=want, tol=1e-4)
     expect(close(got[0], want[0], 1e-5), "the first row should be z1 (t = 0).")
     expect(close(got[-1], want[-1], 1e-5), "the last row should be z2 (t = 1).")
     expect(close(got, want, 1e-5),
            "the rows should be evenly spaced on the straight line from z1 to z2: row i is "
            "(1 - t_i) z1 + t_i z2 with t_i = i / (steps - 1).")
 
-    two = attempt(fn, z1, z2, 2)
-    expect(isinstance(two, torch.Tensor) and tuple(two.shape) == (2, d) and close(
-        two, torch.stack([z1, z2]).double(), 1e-5),
-        "with steps=2 the path is just [z1, z2].")
 
+def _interpolate_gradients(fn) -> None:
+    """float64 inputs that require grad: a float64 path whose gradients are (1 - t) and t."""
     a = torch.tensor([0.3, -0.7], dtype=torch.float64, requires_grad=True)
     b = torch.tensor([1.1, 0.4], dtype=torch.float64, requires_grad=True)
     path = expect_tensor(attempt(fn, a, b, 4), (4, 2), "interpolate(z1, z2, steps=4), D = 2,")
@@ -122,3 +123,16 @@ def check_interpolate(fn) -> None:
            and close(b.grad, (t * weights).sum(0), 1e-6),
            "the gradients with respect to z1 and z2 are not those of (1 - t) z1 + t z2: "
            "keep the path a plain weighted sum of the two inputs.")
+
+
+@public_check("interpolate", reference=latent.interpolate)
+def check_interpolate(fn) -> None:
+    """Shape [steps, D], both endpoints, even spacing on the straight line, gradients."""
+    z1 = torch.tensor([1.0, -2.0, 0.5, 3.0])
+    z2 = torch.tensor([-3.0, 2.0, 4.5, 3.0])
+    _interpolate_values(_interpolate_shape(fn, z1, z2, 5), z1, z2, 5)
+    two = attempt(fn, z1, z2, 2)
+    expect(isinstance(two, torch.Tensor) and tuple(two.shape) == (2, 4)
+           and close(two, torch.stack([z1, z2]).double(), 1e-5),
+           "with steps=2 the path is just [z1, z2].")
+    _interpolate_gradients(fn)

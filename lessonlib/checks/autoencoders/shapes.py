@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import operator
+
 from lessonlib.autoencoders import shapes
-from lessonlib.checks.core import attempt, close, expect, public_check
+from lessonlib.checks.core import attempt, close, expect, public_check, reject_slips
 
 
 @public_check("compression_ratio", reference=shapes.compression_ratio)
@@ -13,15 +15,16 @@ def check_compression_ratio(fn) -> None:
     expect(isinstance(got, (int, float)) or hasattr(got, "item"),
            f"return a number (float), got {type(got).__name__}.")
     got = float(got)
-    expect(not close(got, 1 / 48), "the ratio is upside down: it is input / latent, not "
-           "latent / input (compression makes it larger than 1).")
-    expect(not close(got, (1 + 3 + 512 + 512) / (1 + 4 + 64 + 64), 1e-3),
-           "you added the dimensions: a tensor of shape [a, b, c] holds a * b * c numbers "
-           "(use math.prod).")
+    reject_slips(got, {
+        "the ratio is upside down: it is input / latent, not latent / input (compression "
+        "makes it larger than 1).": 1 / 48,
+        "you added the dimensions: a tensor of shape [a, b, c] holds a * b * c numbers "
+        "(use math.prod).": (1 + 3 + 512 + 512) / (1 + 4 + 64 + 64),
+    }, want=48.0, tol=1e-3)
     expect(close(got, 48.0), f"[1, 3, 512, 512] -> [1, 4, 64, 64] should give 48.0, got {got}.")
     odd = float(attempt(fn, [3, 5], [2]))
-    expect(not close(odd, 7.0), "[3, 5] -> [2] gave 7: floor division `//` drops the "
-           "fraction; use `/`.")
+    reject_slips(odd, {"[3, 5] -> [2] gave 7: floor division `//` drops the fraction; use "
+                       "`/`.": 7.0}, want=7.5)
     expect(close(odd, 7.5), f"[3, 5] -> [2] should give 7.5, got {odd}.")
 
 
@@ -30,16 +33,16 @@ _CONV_CASES = [(28, 4, 2, 1), (14, 4, 2, 1), (7, 3, 1, 1), (7, 3, 2, 0), (8, 3, 
 
 # The classic slips, each as the formula a learner may have written: (size, k, s, p) -> int.
 _CONV_SLIPS = {
-    "padding counts on both sides: use size + 2 * padding":
+    "padding counts on both sides: use size + 2 * padding.":
         lambda n, k, s, p: (n + p - k) // s + 1,
-    "you dropped the + 1 (the first window position counts)":
+    "you dropped the + 1 (the first window position counts).":
         lambda n, k, s, p: (n + 2 * p - k) // s,
-    "the + 1 goes after the division: floor((size + 2p - k) / s) + 1":
+    "the + 1 goes after the division: floor((size + 2p - k) / s) + 1.":
         lambda n, k, s, p: (n + 2 * p - k + 1) // s,
-    "round down (floor), not up": lambda n, k, s, p: -(-(n + 2 * p - k) // s) + 1,
-    "round down (floor), not to the nearest integer":
+    "round down (floor), not up.": lambda n, k, s, p: -(-(n + 2 * p - k) // s) + 1,
+    "round down (floor), not to the nearest integer.":
         lambda n, k, s, p: round((n + 2 * p - k) / s) + 1,
-    "the kernel is subtracted once, not added": lambda n, k, s, p: (n + 2 * p + k) // s + 1,
+    "the kernel is subtracted once, not added.": lambda n, k, s, p: (n + 2 * p + k) // s + 1,
 }
 
 
@@ -50,12 +53,10 @@ def check_conv_out_size(fn) -> None:
     for got in outputs:
         expect(isinstance(got, int) and not isinstance(got, bool),
                f"return an int (a size counts pixels), got {type(got).__name__} {got!r}.")
-    for slip, formula in _CONV_SLIPS.items():
-        mismatch = [formula(*case) for case in _CONV_CASES] != [shapes.conv_out_size(*c)
-                                                               for c in _CONV_CASES]
-        expect(not (mismatch and outputs == [formula(*case) for case in _CONV_CASES]),
-               f"{slip}.")
-    for case, got in zip(_CONV_CASES, outputs):
-        want = shapes.conv_out_size(*case)
+    wants = [(n + 2 * p - k) // s + 1 for n, k, s, p in _CONV_CASES]
+    reject_slips(outputs, {message: [formula(*case) for case in _CONV_CASES]
+                           for message, formula in _CONV_SLIPS.items()},
+                 want=wants, same=operator.eq)
+    for case, got, want in zip(_CONV_CASES, outputs, wants):
         expect(got == want, "size {}, kernel {}, stride {}, padding {} should give {}, got {}."
                .format(*case, want, got))

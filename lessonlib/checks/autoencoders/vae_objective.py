@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 import torch
 import torch.nn.functional as F
 
 from lessonlib.autoencoders import vae_objective as ref
-from lessonlib.checks.core import attempt, close, expect, public_check
+from lessonlib.checks.autoencoders.gaussian import KL_TERM_SLIPS, kl_oracle_per_dim
+from lessonlib.checks.core import (
+    NotAttempted,
+    attempt,
+    close,
+    expect,
+    fail,
+    public_check,
+    reject_slips,
+)
 
 # ----------------------------------------------------------------------------- vae_loss
 
@@ -35,78 +45,65 @@ def _kl(terms: torch.Tensor) -> torch.Tensor:
     return terms.sum(dim=1).mean()
 
 
-# Each slip: (message, formula of the returned kl from mu, logvar).
-_KL_SLIPS = [
-    ("you used logvar as log sigma (sigma = exp(logvar)); the encoder outputs "
-     "logvar = log sigma^2, so sigma^2 = exp(logvar) and -log sigma^2 = -logvar.",
-     lambda m, lv: _kl(0.5 * (m**2 + torch.exp(2 * lv) - 2 * lv - 1))),
-    ("the log term is -log sigma where it should be -log sigma^2 = -logvar "
-     "(sigma vs log sigma^2: a factor of 2 is missing).",
-     lambda m, lv: _kl(0.5 * (m**2 + lv.exp() - 0.5 * lv - 1))),
-    ("you used sigma where the formula needs sigma^2: sigma^2 = exp(logvar), "
-     "not exp(logvar / 2) (sigma vs log sigma^2).",
-     lambda m, lv: _kl(0.5 * (m**2 + torch.exp(0.5 * lv) - lv - 1))),
-    ("the KL is missing its '- 1' term: 0.5 * (mu^2 + sigma^2 - log sigma^2 - 1).",
-     lambda m, lv: _kl(0.5 * (m**2 + lv.exp() - lv))),
-    ("the KL is missing its factor 0.5.",
-     lambda m, lv: _kl(m**2 + lv.exp() - lv - 1)),
-    ("the KL has the wrong sign: it is +0.5 * (mu^2 + sigma^2 - log sigma^2 - 1) >= 0.",
-     lambda m, lv: -_kl(0.5 * (m**2 + lv.exp() - lv - 1))),
-    ("the sign of the log term is flipped: the KL has -log sigma^2 = -logvar.",
-     lambda m, lv: _kl(0.5 * (m**2 + lv.exp() + lv - 1))),
-    ("mu must be squared in the KL: 0.5 * (mu^2 + ...).",
-     lambda m, lv: _kl(0.5 * (m + lv.exp() - lv - 1))),
-    ("mixed reductions: your KL is averaged over the latent dims (or over everything) "
-     "instead of summed over dims per example; next to a reconstruction summed over "
-     "pixels this silently rescales beta by 1/D.",
-     lambda m, lv: (0.5 * (m**2 + lv.exp() - lv - 1)).mean()),
-    ("mixed reductions: your KL is summed over the batch as well; take the mean over the "
-     "batch (like the reconstruction term), or beta is rescaled by the batch size.",
-     lambda m, lv: (0.5 * (m**2 + lv.exp() - lv - 1)).sum()),
-    ("mixed reductions: your KL is a mean over dims and a sum over the batch; sum over "
-     "dims and average over the batch.",
-     lambda m, lv: (0.5 * (m**2 + lv.exp() - lv - 1)).mean(dim=1).sum()),
-]
+def _kl_slips(mu, logvar):
+    """(message, kl) of the slips in one dim's KL term and in the reductions."""
+    terms = kl_oracle_per_dim(mu, logvar)  # [B, D]
+    m, lv = mu.double(), logvar.double()
+    return [(message, _kl(term(m, lv))) for message, term in KL_TERM_SLIPS] + [
+        ("mixed reductions: your KL is averaged over the latent dims (or over everything) "
+         "instead of summed over dims per example; next to a reconstruction summed over "
+         "pixels this silently rescales beta by 1/D.", terms.mean()),
+        ("mixed reductions: your KL is summed over the batch as well; take the mean over the "
+         "batch (like the reconstruction term), or beta is rescaled by the batch size.",
+         terms.sum()),
+        ("mixed reductions: your KL is a mean over dims and a sum over the batch; sum over "
+         "dims and average over the batch.", terms.mean(dim=1).sum()),
+    ]
 
-_RECON_SLIPS = [
-    ("mixed reductions: the reconstruction term is a per-pixel mean (reduction='mean' "
-     "is the default of the F.*_loss functions); sum over pixels, then average over the "
-     "batch, or the KL weight is effectively multiplied by the number of pixels.",
-     lambda x, lo: F.binary_cross_entropy_with_logits(lo, x)),
-    ("mixed reductions: the reconstruction term is summed over the batch too; divide by "
-     "the batch size (per-example sum, batch mean), or beta changes with the batch size.",
-     lambda x, lo: F.binary_cross_entropy_with_logits(lo, x, reduction="sum")),
-    ("you applied a sigmoid before binary_cross_entropy_with_logits, which applies its "
-     "own sigmoid: pass the raw logits.",
-     lambda x, lo: F.binary_cross_entropy_with_logits(torch.sigmoid(lo), x,
-                                                      reduction="sum") / x.shape[0]),
-    ("the Bernoulli likelihood needs binary cross-entropy, not a squared error.",
-     lambda x, lo: 0.5 * (torch.sigmoid(lo) - x).pow(2).sum() / x.shape[0]),
-    ("the Bernoulli likelihood needs binary cross-entropy, not a squared error.",
-     lambda x, lo: (torch.sigmoid(lo) - x).pow(2).sum() / x.shape[0]),
-    ("the arguments of binary_cross_entropy_with_logits are (logits, target): "
-     "you swapped them.",
-     lambda x, lo: F.binary_cross_entropy_with_logits(x, torch.sigmoid(lo),
-                                                      reduction="sum") / x.shape[0]),
-]
 
-_GAUSS_SLIPS = [
-    ("gaussian likelihood: -log N(x; mean, I) = 0.5 * ||x - mean||^2 + const; "
-     "you dropped the 0.5.",
-     lambda x, m: (m - x).pow(2).sum() / x.shape[0]),
-    ("mixed reductions: the gaussian reconstruction is a per-pixel mean (F.mse_loss "
-     "averages by default); use 0.5 * squared error summed over pixels, averaged over "
-     "the batch.", lambda x, m: 0.5 * F.mse_loss(m, x)),
-    ("mixed reductions: the gaussian reconstruction is a per-pixel mean (F.mse_loss "
-     "averages by default) and misses the 0.5.", lambda x, m: F.mse_loss(m, x)),
-    ("mixed reductions: the gaussian reconstruction is summed over the batch; divide by "
-     "the batch size.", lambda x, m: 0.5 * (m - x).pow(2).sum()),
-    ("for likelihood='gaussian' the decoder output is the mean itself: do not apply a "
-     "sigmoid.", lambda x, m: 0.5 * (torch.sigmoid(m) - x).pow(2).sum() / x.shape[0]),
-    ("likelihood='gaussian' should use 0.5 * squared error, but you computed the "
-     "Bernoulli BCE (the likelihood argument is ignored).",
-     lambda x, m: F.binary_cross_entropy_with_logits(m, x, reduction="sum") / x.shape[0]),
-]
+def _recon_slips(x, lo):
+    """(message, recon) of the classic slips in the Bernoulli reconstruction term."""
+    b = x.shape[0]
+    return [
+        ("mixed reductions: the reconstruction term is a per-pixel mean (reduction='mean' "
+         "is the default of the F.*_loss functions); sum over pixels, then average over the "
+         "batch, or the KL weight is effectively multiplied by the number of pixels.",
+         F.binary_cross_entropy_with_logits(lo, x)),
+        ("mixed reductions: the reconstruction term is summed over the batch too; divide by "
+         "the batch size (per-example sum, batch mean), or beta changes with the batch size.",
+         F.binary_cross_entropy_with_logits(lo, x, reduction="sum")),
+        ("you applied a sigmoid before binary_cross_entropy_with_logits, which applies its "
+         "own sigmoid: pass the raw logits.",
+         F.binary_cross_entropy_with_logits(torch.sigmoid(lo), x, reduction="sum") / b),
+        ("the Bernoulli likelihood needs binary cross-entropy, not a squared error.",
+         0.5 * (torch.sigmoid(lo) - x).pow(2).sum() / b),
+        ("the Bernoulli likelihood needs binary cross-entropy, not a squared error.",
+         (torch.sigmoid(lo) - x).pow(2).sum() / b),
+        ("the arguments of binary_cross_entropy_with_logits are (logits, target): "
+         "you swapped them.",
+         F.binary_cross_entropy_with_logits(x, torch.sigmoid(lo), reduction="sum") / b),
+    ]
+
+
+def _gauss_slips(x, m):
+    """(message, recon) of the classic slips in the gaussian reconstruction term."""
+    b = x.shape[0]
+    return [
+        ("gaussian likelihood: -log N(x; mean, I) = 0.5 * ||x - mean||^2 + const; "
+         "you dropped the 0.5.", (m - x).pow(2).sum() / b),
+        ("mixed reductions: the gaussian reconstruction is a per-pixel mean (F.mse_loss "
+         "averages by default); use 0.5 * squared error summed over pixels, averaged over "
+         "the batch.", 0.5 * F.mse_loss(m, x)),
+        ("mixed reductions: the gaussian reconstruction is a per-pixel mean (F.mse_loss "
+         "averages by default) and misses the 0.5.", F.mse_loss(m, x)),
+        ("mixed reductions: the gaussian reconstruction is summed over the batch; divide by "
+         "the batch size.", 0.5 * (m - x).pow(2).sum()),
+        ("for likelihood='gaussian' the decoder output is the mean itself: do not apply a "
+         "sigmoid.", 0.5 * (torch.sigmoid(m) - x).pow(2).sum() / b),
+        ("likelihood='gaussian' should use 0.5 * squared error, but you computed the "
+         "Bernoulli BCE (the likelihood argument is ignored).",
+         F.binary_cross_entropy_with_logits(m, x, reduction="sum") / b),
+    ]
 
 
 def _call_loss(fn, *args, **kwargs):
@@ -130,72 +127,57 @@ def _call_loss(fn, *args, **kwargs):
     return out
 
 
-def _match(got, slips, *args) -> str | None:
-    """The message of the first slip whose formula gives `got` (and differs from ref)."""
-    for message, formula in slips:
-        value = formula(*args)
-        if torch.isfinite(value) and close(float(got), float(value), 1e-4):
-            return message
-    return None
+def _expect_term(got, want, slips, what: str, how: str) -> None:
+    """One scalar term of the loss against its oracle, naming the slip that reproduces it."""
+    finite = [(f"{what}: {message}", float(value)) for message, value in slips
+              if math.isfinite(float(value))]
+    reject_slips(float(got), finite, want=float(want), tol=1e-4)
+    expect(close(float(got), float(want), 1e-4),
+           f"{what} should be {float(want):.4f} ({how}), got {float(got):.4f}.")
 
 
-def _check_kl(got_kl, mu, logvar, context: str) -> None:
-    want = float(_kl(ref.kl_per_dim(mu, logvar)))
-    if close(float(got_kl), want, 1e-4):
-        return
-    slip = _match(got_kl, _KL_SLIPS, mu, logvar)
-    expect(slip is None, f"kl {context}: {slip}")
-    expect(False, f"kl {context} should be {want:.4f} (sum over dims of "
-           f"0.5 * (mu^2 + exp(logvar) - logvar - 1), mean over the batch), "
-           f"got {float(got_kl):.4f}.")
-
-
-def _check_recon(got, want, x, logits, slips, what: str) -> None:
-    if close(float(got), float(want), 1e-4):
-        return
-    slip = _match(got, slips, x, logits)
-    expect(slip is None, f"recon ({what}): {slip}")
-    expect(False, f"recon ({what}) should be {float(want):.4f} (per-example sum over pixels, "
-           f"mean over the batch), got {float(got):.4f}.")
+_KL_HOW = "sum over dims of 0.5 * (mu^2 + exp(logvar) - logvar - 1), mean over the batch"
+_RECON_HOW = "per-example sum over pixels, mean over the batch"
 
 
 def _probe_bernoulli(fn) -> None:
+    """Bernoulli likelihood, beta = 1: the KL, the reconstruction and their sum."""
     x, logits, mu, logvar = _probe_tensors()
     loss, recon, kl = _call_loss(fn, x, logits, mu, logvar)
-    want_recon = ref.reconstruction_nll(x, logits).mean()
-    _check_kl(kl, mu, logvar, "(bernoulli, beta=1)")
-    _check_recon(recon, want_recon, x, logits, _RECON_SLIPS, "bernoulli")
+    _expect_term(kl, _kl(kl_oracle_per_dim(mu, logvar)), _kl_slips(mu, logvar),
+                 "kl (bernoulli, beta=1)", _KL_HOW)
+    _expect_term(recon, ref.reconstruction_nll(x, logits).mean(), _recon_slips(x, logits),
+                 "recon (bernoulli)", _RECON_HOW)
     expect(close(float(loss), float(recon) + float(kl), 1e-4),
            f"with beta=1 and no free bits the loss should be recon + kl = "
            f"{float(recon) + float(kl):.4f}, got {float(loss):.4f}.")
 
 
 def _probe_beta(fn) -> None:
+    """beta = 4 weights the KL inside the loss only; recon and kl are returned unweighted."""
     x, logits, mu, logvar = _probe_tensors()
-    want_loss, want_recon, want_kl = (float(t) for t in ref.vae_loss(x, logits, mu, logvar,
-                                                                     beta=4.0))
+    want_loss, r, k = (float(t) for t in ref.vae_loss(x, logits, mu, logvar, beta=4.0))
     loss, recon, kl = (float(t) for t in _call_loss(fn, x, logits, mu, logvar, beta=4.0))
-    expect(not close(kl, 4.0 * want_kl, 1e-4),
+    expect(not close(kl, 4.0 * k, 1e-4),
            "with beta=4 the returned kl is 4x too large: return the plain KL and put beta "
            "only in the loss.")
-    expect(close(recon, want_recon, 1e-4) and close(kl, want_kl, 1e-4),
+    expect(close(recon, r, 1e-4) and close(kl, k, 1e-4),
            "recon and kl should not depend on beta (beta only weights the KL in the loss).")
-    r, k = want_recon, want_kl
-    slips = [
-        (4.0 * r + k, "beta multiplies the reconstruction term; it weights the KL: "
-                      "loss = recon + beta * kl."),
-        (r + k, "beta has no effect on your loss: loss = recon + beta * kl."),
-        (4.0 * (r + k), "beta multiplies both terms; it weights only the KL."),
-        (r + k / 4.0, "you divided the KL by beta; multiply: loss = recon + beta * kl."),
-        (r / 4.0 + k, "you divided the reconstruction by beta: loss = recon + beta * kl."),
-    ]
-    for value, message in slips:
-        expect(not close(loss, value, 1e-4), f"beta=4: {message}")
+    reject_slips(loss, [
+        ("beta=4: beta multiplies the reconstruction term; it weights the KL: "
+         "loss = recon + beta * kl.", 4.0 * r + k),
+        ("beta=4: beta has no effect on your loss: loss = recon + beta * kl.", r + k),
+        ("beta=4: beta multiplies both terms; it weights only the KL.", 4.0 * (r + k)),
+        ("beta=4: you divided the KL by beta; multiply: loss = recon + beta * kl.", r + k / 4),
+        ("beta=4: you divided the reconstruction by beta: loss = recon + beta * kl.",
+         r / 4.0 + k),
+    ], want=want_loss, tol=1e-4)
     expect(close(loss, want_loss, 1e-4),
            f"beta=4: the loss should be recon + 4 * kl = {want_loss:.4f}, got {loss:.4f}.")
 
 
 def _probe_extreme_logits(fn) -> None:
+    """Confident logits (+-200): the reconstruction stays finite and exact."""
     x = torch.tensor([[1.0, 0.0, 1.0, 0.0, 1.0, 0.0],
                       [0.0, 1.0, 0.0, 1.0, 1.0, 1.0]])  # [2, 6]
     logits = torch.tensor([[200.0, -200.0, -200.0, 200.0, 100.0, 30.0],
@@ -219,15 +201,17 @@ def _probe_extreme_logits(fn) -> None:
 
 
 def _probe_gaussian(fn) -> None:
+    """likelihood='gaussian': 0.5 * squared error per example, the same KL, their sum."""
     g = torch.Generator().manual_seed(7)
     x = torch.rand(3, 5, generator=g)  # [3, 5] real-valued data
     mean = x + 0.8 * torch.randn(3, 5, generator=g)  # [3, 5] decoder means
     mu = torch.randn(3, 2, generator=g)  # [3, 2]
     logvar = 0.5 * torch.randn(3, 2, generator=g)  # [3, 2]
     loss, recon, kl = _call_loss(fn, x, mean, mu, logvar, likelihood="gaussian")
-    want = ref.reconstruction_nll(x, mean, "gaussian").mean()
-    _check_recon(recon, want, x, mean, _GAUSS_SLIPS, "gaussian")
-    _check_kl(kl, mu, logvar, "(gaussian)")
+    _expect_term(recon, ref.reconstruction_nll(x, mean, "gaussian").mean(),
+                 _gauss_slips(x, mean), "recon (gaussian)", _RECON_HOW)
+    _expect_term(kl, _kl(kl_oracle_per_dim(mu, logvar)), _kl_slips(mu, logvar),
+                 "kl (gaussian)", _KL_HOW)
     expect(close(float(loss), float(recon) + float(kl), 1e-4),
            "gaussian, beta=1: the loss should be recon + kl.")
 
@@ -250,60 +234,60 @@ def _free_bits_tensors():
 
 
 def _probe_free_bits(fn) -> None:
+    """free_bits = 0.5, beta = 2: each dim's batch-mean KL clamped inside the loss only."""
     x, logits, mu, logvar = _free_bits_tensors()
     lam, beta = 0.5, 2.0
-    want_loss, want_recon, want_kl = (float(t) for t in ref.vae_loss(
-        x, logits, mu, logvar, beta=beta, free_bits=lam))
+    want_loss, r, k = (float(t) for t in ref.vae_loss(x, logits, mu, logvar, beta=beta,
+                                                      free_bits=lam))
     loss, recon, kl = (float(t) for t in _call_loss(fn, x, logits, mu, logvar, beta=beta,
                                                     free_bits=lam))
-    kl_dims = ref.kl_per_dim(mu, logvar)  # [4, 4]
+    kl_dims = kl_oracle_per_dim(mu, logvar)  # [4, 4]
     per_example = float(torch.clamp(kl_dims, min=lam).sum(dim=1).mean())
     clamped_total = float(torch.clamp(kl_dims.sum(dim=1), min=lam).mean())
-    expect(close(recon, want_recon, 1e-4), "free bits must not change recon.")
+    expect(close(recon, r, 1e-4), "free bits must not change recon.")
     expect(not (close(kl, float(torch.clamp(kl_dims.mean(0), min=lam).sum()), 1e-4)
                 or close(kl, per_example, 1e-4)),
            "free bits clamps the KL inside the loss only: the returned kl must be the true, "
            "unclamped KL (it is what you report and what the ELBO contains).")
-    expect(close(kl, want_kl, 1e-4), f"with free bits the returned kl should still be the "
-           f"unclamped KL {want_kl:.4f}, got {kl:.4f}.")
-    slips = [
-        (want_recon + beta * want_kl, "free_bits has no effect on your loss: clamp each "
-         "latent dim's batch-mean KL from below at free_bits, then sum over dims."),
-        (want_recon + beta * per_example, "free bits applied per example: you clamped each "
-         "example's KL per dim; free bits (Kingma et al. 2016) clamps each dim's KL "
-         "averaged over the batch, max(free_bits, mean_b KL_bj), so that one example "
-         "with a large KL can pay for a dim."),
-        (want_recon + beta * clamped_total, "you clamped the total KL; free bits clamps each "
-         "latent dim separately (per-dim batch-mean KL)."),
-        (want_recon + beta * max(want_kl, lam * mu.shape[1]), "you clamped the total KL at "
-         "free_bits * D; free bits clamps each latent dim separately."),
-        (want_recon + beta * float(torch.clamp(kl_dims.mean(0), max=lam).sum()),
-         "free bits is a lower bound on each dim's KL: clamp(min=free_bits), not max."),
-        (want_recon + float(torch.clamp(kl_dims.mean(0), min=lam).sum()),
-         "with free bits, beta still multiplies the (clamped) KL term."),
-    ]
-    for value, message in slips:
-        expect(not close(loss, value, 1e-4), message)
+    expect(close(kl, k, 1e-4), f"with free bits the returned kl should still be the "
+           f"unclamped KL {k:.4f}, got {kl:.4f}.")
+    reject_slips(loss, [
+        ("free_bits has no effect on your loss: clamp each latent dim's batch-mean KL from "
+         "below at free_bits, then sum over dims.", r + beta * k),
+        ("free bits applied per example: you clamped each example's KL per dim; free bits "
+         "(Kingma et al. 2016) clamps each dim's KL averaged over the batch, max(free_bits, "
+         "mean_b KL_bj), so that one example with a large KL can pay for a dim.",
+         r + beta * per_example),
+        ("you clamped the total KL; free bits clamps each latent dim separately (per-dim "
+         "batch-mean KL).", r + beta * clamped_total),
+        ("you clamped the total KL at free_bits * D; free bits clamps each latent dim "
+         "separately.", r + beta * max(k, lam * mu.shape[1])),
+        ("free bits is a lower bound on each dim's KL: clamp(min=free_bits), not max.",
+         r + beta * float(torch.clamp(kl_dims.mean(0), max=lam).sum())),
+        ("with free bits, beta still multiplies the (clamped) KL term.",
+         r + float(torch.clamp(kl_dims.mean(0), min=lam).sum())),
+    ], want=want_loss, tol=1e-4)
     expect(close(loss, want_loss, 1e-4),
            f"free_bits=0.5, beta=2: the loss should be recon + beta * sum_j max(0.5, "
            f"batch-mean KL_j) = {want_loss:.4f}, got {loss:.4f}.")
 
 
-def _grads(fn, x, logits, mu, logvar, **kwargs):
+def _loss_and_leaves(fn, x, logits, mu, logvar, **kwargs):
+    """fn's loss on fresh leaves (logits, mu, logvar) that require grad."""
     leaves = [t.clone().requires_grad_(True) for t in (logits, mu, logvar)]
-    out = fn(x, *leaves, **kwargs)
-    return out[0], leaves
+    return attempt(fn, x, *leaves, **kwargs)[0], leaves
 
 
 def _probe_gradients(fn) -> None:
+    """The loss's gradients with respect to logits, mu and logvar, with and without free bits."""
     for args, kwargs in ((_probe_tensors(), {"beta": 2.0}),
                          (_free_bits_tensors(), {"beta": 2.0, "free_bits": 0.5})):
-        loss, leaves = _grads(fn, *args, **kwargs)
+        loss, leaves = _loss_and_leaves(fn, *args, **kwargs)
         expect(isinstance(loss, torch.Tensor) and loss.requires_grad,
                "your loss does not require grad: keep it a tensor built from logits, mu "
                "and logvar (no .item(), .detach(), float() or numpy inside).")
         loss.backward()
-        ref_loss, ref_leaves = _grads(ref.vae_loss, *args, **kwargs)
+        ref_loss, ref_leaves = _loss_and_leaves(ref.vae_loss, *args, **kwargs)
         ref_loss.backward()
         for name, got, want in zip(("logits", "mu", "logvar"), leaves, ref_leaves):
             expect(got.grad is not None and close(got.grad, want.grad, 1e-4),
@@ -314,14 +298,17 @@ def _probe_gradients(fn) -> None:
 
 
 def _probe_image_shaped(fn) -> None:
+    """x as images [B, 1, H, W] next to flat logits [B, H*W]: x is flattened, not broadcast."""
     x, logits, mu, logvar = _probe_tensors()
     images = x.reshape(4, 1, 2, 3)  # [4, 1, 2, 3], logits stay flat [4, 6]
     try:
-        out = fn(images, logits, mu, logvar)
+        out = attempt(fn, images, logits, mu, logvar)
+    except NotAttempted:
+        raise
     except Exception as err:  # noqa: BLE001 - turned into the learner's message
-        expect(False, f"with x as images [B, 1, H, W] and flat logits [B, H*W] your code "
-               f"raised {type(err).__name__}: flatten x (x.reshape(B, -1)) before comparing "
-               "it with the logits.")
+        fail(f"with x as images [B, 1, H, W] and flat logits [B, H*W] your code raised "
+             f"{type(err).__name__}: flatten x (x.reshape(B, -1)) before comparing it with "
+             "the logits.")
     expect(close(float(out[1]), float(ref.reconstruction_nll(x, logits).mean()), 1e-4),
            "with x as images [B, 1, H, W] and flat logits [B, H*W] recon changed: flatten x "
            "to [B, H*W] (do not rely on broadcasting).")
@@ -348,9 +335,8 @@ _ANNEAL_CASES = [  # (step, anneal_steps, beta_max)
 ]
 
 
-@public_check("kl_anneal_beta", reference=ref.kl_anneal_beta)
-def check_kl_anneal_beta(fn) -> None:
-    """Linear warm-up from 0, capped at beta_max, anneal_steps = 0 meaning no warm-up."""
+def _anneal_table(fn) -> dict:
+    """The learner's beta at every case, each a Python float."""
     got = {}
     for step, steps, beta_max in _ANNEAL_CASES:
         try:
@@ -364,6 +350,11 @@ def check_kl_anneal_beta(fn) -> None:
         expect(isinstance(value, numbers.Real) and not isinstance(value, bool),
                f"return a Python float, got {type(value).__name__} {value!r}.")
         got[(step, steps, beta_max)] = float(value)
+    return got
+
+
+def _anneal_without_warmup(got: dict) -> None:
+    """anneal_steps = 0 means no warm-up: beta_max from step 0 on."""
     expect(math.isfinite(got[(0, 0, 1.0)]), "anneal_steps = 0 gave a non-finite beta: it "
            "means no warm-up, so return beta_max.")
     expect(got[(0, 0, 4.0)] != 0.0,
@@ -372,6 +363,10 @@ def check_kl_anneal_beta(fn) -> None:
     expect(got[(0, 0, 1.0)] == 1.0 and got[(0, 0, 4.0)] == 4.0 and got[(7, 0, 0.5)] == 0.5,
            "anneal_steps = 0 means no warm-up: return beta_max from step 0 on "
            f"(got {got[(0, 0, 4.0)]} for step 0, beta_max 4).")
+
+
+def _anneal_warmup(got: dict) -> None:
+    """A linear ramp from 0 at step 0 to beta_max at step anneal_steps, then flat."""
     expect(got[(50, 100, 1.0)] != 0.0 or got[(99, 100, 1.0)] != 0.0,
            "integer division: step // anneal_steps is 0 until the end of the warm-up; use "
            "true division /.")
@@ -387,14 +382,21 @@ def check_kl_anneal_beta(fn) -> None:
            "beta keeps growing after the warm-up: cap it with min(beta_max, ...).")
     expect(not close(got[(50, 100, 4.0)], 0.5),
            "beta_max is ignored during the warm-up: beta = beta_max * step / anneal_steps.")
-    expect(not close(got[(250, 100, 4.0)], 1.0),
-           "you capped beta at 1 instead of beta_max.")
-    expect(not close(got[(250, 100, 4.0)], 10.0),
-           "beta keeps growing after the warm-up: cap it at beta_max.")
-    for case, value in got.items():
-        want = ref.kl_anneal_beta(*case)
-        expect(close(value, want), "step {}, anneal_steps {}, beta_max {}: expected {}, got "
-               "{}.".format(*case, want, value))
+    reject_slips(got[(250, 100, 4.0)], {
+        "you capped beta at 1 instead of beta_max.": 1.0,
+        "beta keeps growing after the warm-up: cap it at beta_max.": 10.0})
+
+
+@public_check("kl_anneal_beta", reference=ref.kl_anneal_beta)
+def check_kl_anneal_beta(fn) -> None:
+    """Linear warm-up from 0, capped at beta_max, anneal_steps = 0 meaning no warm-up."""
+    got = _anneal_table(fn)
+    _anneal_without_warmup(got)
+    _anneal_warmup(got)
+    for (step, steps, beta_max), value in got.items():
+        want = beta_max if steps == 0 else beta_max * min(1.0, step / steps)
+        expect(close(value, want), f"step {step}, anneal_steps {steps}, beta_max {beta_max}: "
+               f"expected {want}, got {value}.")
 
 
 # ----------------------------------------------------------------------------- active_units
@@ -417,42 +419,44 @@ def _units_probe():
     return mu
 
 
-@public_check("active_units", reference=ref.active_units)
-def check_active_units(fn) -> None:
-    """Variance over the data, a strict threshold, and a Python int."""
-    mu = _units_probe()
-    got = attempt(fn, mu)
+def _count(fn, mu, **kwargs) -> int:
+    """The learner's count, which must be a Python int."""
+    got = attempt(fn, mu, **kwargs)
     expect(not isinstance(got, torch.Tensor),
            f"return a Python int, got a tensor ({got!r}): use int(...) or .item().")
     expect(isinstance(got, numbers.Integral) and not isinstance(got, bool),
            f"return a Python int (a count of dims), got {type(got).__name__} {got!r}.")
-    got = int(got)
-    means = mu.mean(dim=0)  # [6]
-    slips = [
-        (int((means.abs() > 0.01).sum()), "you thresholded the mean of mu; a dim is active "
-         "when mu VARIES across the data (variance over the N examples)."),
-        (int((means > 0.01).sum()), "you thresholded the mean of mu; a dim is active when mu "
-         "VARIES across the data (variance over the N examples)."),
-        (int((mu.var(dim=1) > 0.01).sum()), "you took the variance over the latent dims "
-         "(dim=1); take it over the data (dim=0), one variance per latent dim."),
-        (int((mu.std(dim=0) > 0.01).sum()), "you thresholded the standard deviation; the "
-         "threshold is on the variance of mu over the data."),
-    ]
-    for value, message in slips:
-        expect(got != value, message)
+    return int(got)
+
+
+@public_check("active_units", reference=ref.active_units)
+def check_active_units(fn) -> None:
+    """Variance over the data, a strict threshold, and a Python int."""
+    mu = _units_probe()
+    got = _count(fn, mu)
+    mean_slip = ("you thresholded the mean of mu; a dim is active when mu VARIES across the "
+                 "data (variance over the N examples).")
+    reject_slips(got, [
+        (mean_slip, int((mu.mean(dim=0).abs() > 0.01).sum())),
+        (mean_slip, int((mu.mean(dim=0) > 0.01).sum())),
+        ("you took the variance over the latent dims (dim=1); take it over the data (dim=0), "
+         "one variance per latent dim.", int((mu.var(dim=1) > 0.01).sum())),
+        ("you thresholded the standard deviation; the threshold is on the variance of mu "
+         "over the data.", int((mu.std(dim=0) > 0.01).sum())),
+    ], same=operator.eq)
     expect(got == 3, f"3 of these 6 dims have a variance over the data above 0.01; you "
            f"counted {got}.")
     wide = torch.zeros(5, 40)  # [5, 40]: N < D, one dim varies
     wide[:, 7] = torch.tensor([-1.0, 0.0, 1.0, 2.0, -2.0])
-    n_wide = attempt(fn, wide)
-    expect(int(n_wide) == 1, f"mu [5, 40] with one varying dim should give 1, got {n_wide}: "
+    n_wide = _count(fn, wide)
+    expect(n_wide == 1, f"mu [5, 40] with one varying dim should give 1, got {n_wide}: "
            "mu is [N, D] (examples, latent dims); the variance is over dim 0.")
     flat = torch.zeros(8, 3)  # [8, 3]
     flat[:, 1] = 1.5  # constant: variance exactly 0
     flat[::2, 2] = 1.0  # varies
-    at_zero = attempt(fn, flat, threshold=0.0)
-    expect(int(at_zero) != 3, "a dim counts when its variance EXCEEDS the threshold (>), not "
+    at_zero = _count(fn, flat, threshold=0.0)
+    expect(at_zero != 3, "a dim counts when its variance EXCEEDS the threshold (>), not "
            ">=: with threshold 0 a constant dim must not count.")
-    expect(int(at_zero) == 1, f"with threshold=0 only the varying dim counts, got {at_zero}.")
-    expect(int(attempt(fn, mu, threshold=1.0)) == 1,
+    expect(at_zero == 1, f"with threshold=0 only the varying dim counts, got {at_zero}.")
+    expect(_count(fn, mu, threshold=1.0) == 1,
            "the threshold argument is ignored: with threshold=1.0 only 1 dim is active here.")

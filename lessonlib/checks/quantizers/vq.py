@@ -9,11 +9,20 @@ stop-gradients, perplexity per batch row, and flat indices.
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 from torch import nn
 
-from lessonlib.checks.core import NotAttempted, Wrong, attempt, close, expect, public_check
+from lessonlib.checks.core import (
+    NotAttempted,
+    attempt,
+    close,
+    expect,
+    fail,
+    public_check,
+    reject_slips,
+)
 from lessonlib.core import gradient_flow
 from lessonlib.core.information import code_perplexity
 from lessonlib.quantizers import vq
@@ -68,16 +77,16 @@ def _index_slips(indices: torch.Tensor, z: torch.Tensor, codebook: torch.Tensor)
     dist2 = torch.cdist(z.double(), codebook.double()).pow(2)  # [N, K]
     want = dist2.argmin(dim=1)
     got = indices.reshape(-1).cpu()
-    if torch.equal(got, want):
-        return
-    expect(not torch.equal(got, dist2.argmax(dim=1)),
-           "these are the FARTHEST codes: use argmin of the distance, not argmax.")
-    dots = z.double() @ codebook.double().t()  # [N, K]
-    expect(not torch.equal(got, dots.argmax(dim=1)),
-           "you compared codes by the dot product z_e . e_k alone: that favours long codes. "
-           "The squared distance is ||z_e||^2 - 2 z_e . e_k + ||e_k||^2; the ||e_k||^2 part "
-           "matters (torch.cdist or the expanded formula both work).")
-    raise Wrong(f"indices should be the nearest codes {want.tolist()}, got {got.tolist()}.")
+    reject_slips(got, {
+        "these are the FARTHEST codes: use argmin of the distance, not argmax.":
+            dist2.argmax(dim=1),
+        "you compared codes by the dot product z_e . e_k alone: that favours long codes. The "
+        "squared distance is ||z_e||^2 - 2 z_e . e_k + ||e_k||^2; the ||e_k||^2 part matters "
+        "(torch.cdist or the expanded formula both work).":
+            (z.double() @ codebook.double().t()).argmax(dim=1),
+    }, want=want, same=torch.equal)
+    expect(torch.equal(got, want),
+           f"indices should be the nearest codes {want.tolist()}, got {got.tolist()}.")
 
 
 # ----------------------------------------------------------------------------- vq_straight_through
@@ -101,7 +110,7 @@ def _ste_gradient_probe(fn) -> None:
                "the straight-through step is missing (returning codebook[indices] as is, or "
                "z_e + (z_q - z_e) without .detach()) or the detach is on the wrong side "
                "(z_q + (z_e - z_q).detach()). Write z_e + (z_q - z_e).detach().")
-        raise Wrong("no gradient reaches z_e: write z_e + (z_q - z_e).detach().")
+        fail("no gradient reaches z_e: write z_e + (z_q - z_e).detach().")
     expect(close(g_ze, upstream, 1e-5),
            "the gradient reaching z_e should equal the gradient at z_q_st (the backward pass "
            "of a straight-through estimator is the identity). Yours is different.")
@@ -112,7 +121,7 @@ def _ste_gradient_probe(fn) -> None:
 @public_check("vq_straight_through", reference=vq.vq_straight_through)
 @_keeps_rng
 def check_vq_straight_through(fn) -> None:
-    """The seed's example, a dot-product trap, and the straight-through gradient."""
+    """A two-code example, a dot-product trap, and the straight-through gradient."""
     z_e = torch.tensor([[1.0, 0.0], [0.0, 1.0]], requires_grad=True)  # [2, 2]
     codebook = torch.tensor([[0.9, 0.1], [0.1, 0.9], [-0.5, -0.5]])  # [3, 2]
     z_q_st, indices = _unpack_pair(attempt(fn, z_e, codebook))
@@ -159,10 +168,8 @@ def _pattern() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _make(cls, commitment_cost: float):
-    try:
-        quantizer = cls(_K, _D, commitment_cost=commitment_cost)
-    except NotImplementedError as err:
-        raise NotAttempted("the constructor still raises NotImplementedError.") from err
+    """The learner's quantizer with K x D codes, its codebook set to _CODEBOOK."""
+    quantizer = attempt(cls, _K, _D, commitment_cost=commitment_cost)
     book = getattr(quantizer, "codebook", None)
     if book is None:
         raise NotAttempted("the quantizer has no .codebook yet (write __init__).")
@@ -182,6 +189,7 @@ def _unpack_four(out):
 
 
 def _check_indices(indices, z_e, target) -> None:
+    """The token grid [B, H, W] of nearest codes, positions kept in place."""
     expect(isinstance(indices, torch.Tensor), "indices should be a tensor.")
     n = _B * _H * _W
     expect(tuple(indices.shape) != (n,), f"indices has shape [B*H*W] = [{n}]: reshape it to "
@@ -191,73 +199,81 @@ def _check_indices(indices, z_e, target) -> None:
            f"{list(indices.shape)}.")
     expect(_is_int_tensor(indices), f"indices should be integers (torch.long), got "
            f"{indices.dtype}.")
-    if torch.equal(indices.cpu(), target):
-        return
-    scrambled = vq.nearest_code(z_e.reshape(-1, _D), _CODEBOOK).reshape(_B, _H, _W)
-    expect(not torch.equal(indices.cpu(), scrambled),
-           "the positions are scrambled: z_e.view(-1, D) on a channels-first [B, D, H, W] "
-           "tensor mixes numbers from different positions. Move the channels last first: "
-           "z_e.permute(0, 2, 3, 1).reshape(-1, D).")
+    reject_slips(indices.cpu(), {
+        "the positions are scrambled: z_e.view(-1, D) on a channels-first [B, D, H, W] tensor "
+        "mixes numbers from different positions. Move the channels last first: "
+        "z_e.permute(0, 2, 3, 1).reshape(-1, D).":
+            vq.nearest_code(z_e.reshape(-1, _D), _CODEBOOK).reshape(_B, _H, _W),
+    }, want=target, same=torch.equal)
     _index_slips(indices.reshape(-1), z_e.permute(0, 2, 3, 1).reshape(-1, _D), _CODEBOOK)
 
 
-def _check_forward_values(z_q, target, vq_loss, perplexity, z_e) -> None:
+def _check_z_q(z_q, target, z_e) -> None:
+    """The forward value of z_q: the nearest code at every position, shape [B, D, H, W]."""
     expect(isinstance(z_q, torch.Tensor) and tuple(z_q.shape) == (_B, _D, _H, _W),
            f"z_q should have the shape of z_e, [B, D, H, W] = [{_B}, {_D}, {_H}, {_W}], got "
            f"{list(getattr(z_q, 'shape', []))}.")
     want = _CODEBOOK[target].permute(0, 3, 1, 2)  # [B, D, H, W]
-    if not close(z_q.detach(), want, 1e-5):
-        expect(not close(z_q.detach(), z_e, 1e-6), _EQUALS_Z_E)
-        flat = _CODEBOOK[target.reshape(-1)]  # [N, D] channels last
-        expect(not close(z_q.detach(), flat.reshape(_B, _D, _H, _W), 1e-5),
-               "the indices are right but z_q is scrambled: its rows are channels-last "
-               "[B*H*W, D]; reshape them to [B, H, W, D] and permute(0, 3, 1, 2) back to "
-               "[B, D, H, W] (a plain .view(B, D, H, W) mixes positions).")
-        raise Wrong("in the forward pass z_q should hold the nearest code at every position.")
-    mse = (want - z_e).pow(2).mean()
+    reject_slips(z_q.detach(), {
+        _EQUALS_Z_E: z_e,
+        "the indices are right but z_q is scrambled: its rows are channels-last [B*H*W, D]; "
+        "reshape them to [B, H, W, D] and permute(0, 3, 1, 2) back to [B, D, H, W] (a plain "
+        ".view(B, D, H, W) mixes positions).":
+            _CODEBOOK[target.reshape(-1)].reshape(_B, _D, _H, _W),
+    }, want=want)
+    expect(close(z_q.detach(), want, 1e-5),
+           "in the forward pass z_q should hold the nearest code at every position.")
+
+
+def _check_vq_loss_value(vq_loss, target, z_e) -> None:
+    """vq_loss = (1 + beta) * mean squared distance to the codes, beta = commitment_cost."""
+    mse = float((_CODEBOOK[target].permute(0, 3, 1, 2) - z_e).pow(2).mean())
     expect(isinstance(vq_loss, torch.Tensor) and vq_loss.numel() == 1,
            "vq_loss should be a scalar tensor.")
     loss = float(vq_loss.detach())
-    if not close(loss, (1 + _BETA) * mse, 1e-4):
-        expect(not close(loss, (1 + _BETA) * mse * _B * _H * _W * _D, 1e-4),
-               "vq_loss is N*D times too large: use the mean squared error (F.mse_loss), "
-               "not the sum.")
-        expect(not close(loss, 1.25 * mse, 1e-4), "vq_loss uses commitment_cost 0.25 although "
-               f"this quantizer was built with {_BETA}: use self.commitment_cost.")
-        expect(not close(loss, mse, 1e-4) and not close(loss, _BETA * mse, 1e-4),
-               "vq_loss is missing a term: it is codebook + commitment_cost * commitment.")
-        raise Wrong(f"vq_loss should be ||sg[z_e] - e||^2 + beta ||z_e - sg[e]||^2 (means) = "
-                    f"{float((1 + _BETA) * mse):.5f} here, got {loss:.5f}.")
+    missing_term = "vq_loss is missing a term: it is codebook + commitment_cost * commitment."
+    reject_slips(loss, [
+        ("vq_loss is N*D times too large: use the mean squared error (F.mse_loss), not the "
+         "sum.", (1 + _BETA) * mse * _B * _H * _W * _D),
+        ("vq_loss uses commitment_cost 0.25 although this quantizer was built with "
+         f"{_BETA}: use self.commitment_cost.", 1.25 * mse),
+        (missing_term, mse),
+        (missing_term, _BETA * mse),
+    ], want=(1 + _BETA) * mse, tol=1e-4)
+    expect(close(loss, (1 + _BETA) * mse, 1e-4), f"vq_loss should be ||sg[z_e] - e||^2 + "
+           f"beta ||z_e - sg[e]||^2 (means) = {(1 + _BETA) * mse:.5f} here, got {loss:.5f}.")
+
+
+def _check_perplexity(perplexity, target) -> None:
+    """exp(entropy) of the code usage pooled over the whole batch."""
     expect(isinstance(perplexity, (torch.Tensor, float, int)),
            "perplexity should be a number (a scalar tensor).")
     perp = float(perplexity.detach() if isinstance(perplexity, torch.Tensor) else perplexity)
-    want_perp = float(code_perplexity(target, _K))
-    if not close(perp, want_perp, 1e-4):
-        per_row = sum(float(code_perplexity(target[i], _K)) for i in range(_B)) / _B
-        expect(not close(perp, per_row, 1e-4),
-               "perplexity was computed per batch row and averaged: pool the codes of ALL "
-               "positions of the batch, then take exp(entropy) of that usage distribution.")
-        expect(not close(perp, torch.tensor(want_perp).log(), 1e-4),
-               "you returned the entropy: perplexity is exp(entropy).")
-        raise Wrong(f"perplexity should be exp(entropy of the code usage) = {want_perp:.4f} "
-                    f"here, got {perp:.4f}.")
+    want = float(code_perplexity(target, _K))
+    reject_slips(perp, {
+        "perplexity was computed per batch row and averaged: pool the codes of ALL positions "
+        "of the batch, then take exp(entropy) of that usage distribution.":
+            sum(float(code_perplexity(target[i], _K)) for i in range(_B)) / _B,
+        "you returned the entropy: perplexity is exp(entropy).": math.log(want),
+    }, want=want, tol=1e-4)
+    expect(close(perp, want, 1e-4), f"perplexity should be exp(entropy of the code usage) = "
+           f"{want:.4f} here, got {perp:.4f}.")
 
 
-def _check_gradients(quantizer, z_e_data) -> None:
-    """Downstream loss -> encoder only (straight-through); vq_loss -> the right sides."""
+def _check_straight_through(quantizer, z_e_data) -> None:
+    """A downstream loss sends its gradient to the encoder only, unchanged (straight-through)."""
     weight = quantizer.codebook.weight
     z_e = z_e_data.clone().requires_grad_()
-    z_q, _, vq_loss, _ = _unpack_four(quantizer(z_e))
+    z_q = _unpack_four(attempt(quantizer, z_e))[0]
     expect(z_q.requires_grad, "z_q does not require grad: no gradient from the decoder can "
            "reach the encoder (straight-through: z_e + (z_q - z_e).detach()).")
     upstream = torch.randn(z_q.shape, generator=torch.Generator().manual_seed(3))
-    g_ze, g_cb = torch.autograd.grad((z_q * upstream).sum(), [z_e, weight], allow_unused=True,
-                                     retain_graph=True)
+    g_ze, g_cb = torch.autograd.grad((z_q * upstream).sum(), [z_e, weight], allow_unused=True)
     if _is_zero(g_ze):
-        raise Wrong("no gradient from the decoder reaches the encoder"
-                    + (": it goes to the codebook instead. The straight-through step is "
-                       "missing or the detach is on the wrong side; write "
-                       "z_e + (z_q - z_e).detach()." if not _is_zero(g_cb) else "."))
+        fail("no gradient from the decoder reaches the encoder"
+             + (": it goes to the codebook instead. The straight-through step is missing or "
+                "the detach is on the wrong side; write z_e + (z_q - z_e).detach()."
+                if not _is_zero(g_cb) else "."))
     expect(close(g_ze, upstream, 1e-5),
            "the gradient reaching z_e should equal the gradient at z_q (straight-through "
            "copy), position by position. Check the reshapes around the quantization.")
@@ -265,38 +281,40 @@ def _check_gradients(quantizer, z_e_data) -> None:
            "difference (z_q - z_e) must be inside .detach(); the codebook learns only from "
            "the codebook term.")
 
+
+def _check_vq_loss_gradients(quantizer, z_e_data, target) -> None:
+    """vq_loss moves the codebook through its first term, the encoder through the second."""
+    weight = quantizer.codebook.weight
+    z_e = z_e_data.clone().requires_grad_()
+    vq_loss = _unpack_four(attempt(quantizer, z_e))[2]
     expect(isinstance(vq_loss, torch.Tensor) and vq_loss.requires_grad,
            "vq_loss does not require grad: neither the codebook nor the encoder can learn "
            "from it (did you compute it from detached tensors only?).")
     g_ze, g_cb = torch.autograd.grad(vq_loss, [z_e, weight], allow_unused=True)
-    ref = vq.VectorQuantizer(_K, _D, commitment_cost=_BETA)
-    with torch.no_grad():
-        ref.codebook.weight.copy_(_CODEBOOK)
-    z_ref = z_e_data.clone().requires_grad_()
-    want_ze, want_cb = torch.autograd.grad(ref(z_ref)[2], [z_ref, ref.codebook.weight])
     expect(not _is_zero(g_cb), "the codebook term sends no gradient to the codebook: "
            "||sg[z_e] - e||^2 must keep e (the codebook rows) in the graph.")
     expect(not _is_zero(g_ze), "the commitment term sends no gradient to the encoder: "
            "||z_e - sg[e]||^2 must keep z_e in the graph.")
-    g_ze, g_cb = _grad_or_zero(g_ze, z_e), _grad_or_zero(g_cb, weight)
-    if close(g_ze, want_ze, 1e-5) and close(g_cb, want_cb, 1e-5):
-        return
-    expect(not (close(g_cb, (1 + _BETA) * want_cb, 1e-5)
-                and close(g_ze, (1 + _BETA) / _BETA * want_ze, 1e-5)),
-           "missing stop-gradients: both terms move both sides. In the codebook term detach "
-           "z_e, mse(z_q, z_e.detach()); in the commitment term detach the code, "
-           "mse(z_e, z_q.detach()).")
-    expect(not (close(g_cb, _BETA * want_cb, 1e-5) and close(g_ze, want_ze / _BETA, 1e-5)),
-           "beta is on the wrong term: commitment_cost multiplies the codebook term. It "
-           "belongs to the commitment term ||z_e - sg[e]||^2, the one that moves the encoder "
-           "(or the two stop-gradients are swapped).")
-    expect(not (close(g_cb, want_cb, 1e-5) and close(g_ze, 0.25 / _BETA * want_ze, 1e-5)),
-           f"the commitment term uses 0.25 although this quantizer was built with "
-           f"commitment_cost={_BETA}: use self.commitment_cost.")
-    expect(close(g_cb, want_cb, 1e-5), "the codebook term sends the wrong gradient to the "
+    book, z = _CODEBOOK.clone().requires_grad_(), z_e_data.clone().requires_grad_()
+    codes = book[target].permute(0, 3, 1, 2)  # [B, D, H, W]
+    oracle = (codes - z.detach()).pow(2).mean() + _BETA * (z - codes.detach()).pow(2).mean()
+    want_cb, want_ze = torch.autograd.grad(oracle, [book, z])
+    got = (_grad_or_zero(g_cb, weight), _grad_or_zero(g_ze, z_e))
+    reject_slips(got, {
+        "missing stop-gradients: both terms move both sides. In the codebook term detach "
+        "z_e, mse(z_q, z_e.detach()); in the commitment term detach the code, "
+        "mse(z_e, z_q.detach()).": ((1 + _BETA) * want_cb, (1 + _BETA) / _BETA * want_ze),
+        "beta is on the wrong term: commitment_cost multiplies the codebook term. It belongs "
+        "to the commitment term ||z_e - sg[e]||^2, the one that moves the encoder (or the two "
+        "stop-gradients are swapped).": (_BETA * want_cb, want_ze / _BETA),
+        "the commitment term uses 0.25 although this quantizer was built with "
+        f"commitment_cost={_BETA}: use self.commitment_cost.": (want_cb, 0.25 / _BETA * want_ze),
+    }, want=(want_cb, want_ze), same=lambda a, b: close(a[0], b[0]) and close(a[1], b[1]))
+    expect(close(got[0], want_cb, 1e-5), "the codebook term sends the wrong gradient to the "
            "codebook: it should be the mean of ||sg[z_e] - e||^2, with z_e detached.")
-    raise Wrong("the commitment term sends the wrong gradient to the encoder: it should be "
-                "commitment_cost times the mean of ||z_e - sg[e]||^2, with e detached.")
+    expect(close(got[1], want_ze, 1e-5), "the commitment term sends the wrong gradient to the "
+           "encoder: it should be commitment_cost times the mean of ||z_e - sg[e]||^2, with e "
+           "detached.")
 
 
 @public_check("VectorQuantizer", reference=vq.VectorQuantizer)
@@ -305,11 +323,13 @@ def check_vector_quantizer(cls) -> None:
     """A [2, 3, 3, 4] map with a known token grid: shapes, indices, values, loss, gradients."""
     quantizer = _make(cls, _BETA)
     z_e, target = _pattern()
-    out = attempt(quantizer, z_e)
-    z_q, indices, vq_loss, perplexity = _unpack_four(out)
+    z_q, indices, vq_loss, perplexity = _unpack_four(attempt(quantizer, z_e))
     _check_indices(indices, z_e, target)
-    _check_forward_values(z_q, target, vq_loss, perplexity, z_e)
-    _check_gradients(quantizer, z_e)
+    _check_z_q(z_q, target, z_e)
+    _check_vq_loss_value(vq_loss, target, z_e)
+    _check_perplexity(perplexity, target)
+    _check_straight_through(quantizer, z_e)
+    _check_vq_loss_gradients(quantizer, z_e, target)
     expect(close(quantizer.codebook.weight.detach(), _CODEBOOK),
            "forward should not change the codebook in place (the optimizer moves it).")
 
@@ -318,6 +338,7 @@ def check_vector_quantizer(cls) -> None:
 
 
 def _flow_setup():
+    """Two seeded layers a: 3 -> 3, b: 3 -> 1, a spare parameter, x [4, 3] and h = a(x)."""
     gen = torch.Generator().manual_seed(2)
     a = nn.Linear(3, 3)
     b = nn.Linear(3, 1)
@@ -331,17 +352,18 @@ def _flow_setup():
 
 
 def _ask(fn, loss, groups, want: dict, situation: str) -> dict:
+    """The learner's {group name: bool} for `loss`, with autograd's errors explained."""
     try:
         got = attempt(fn, loss, groups)
     except RuntimeError as err:
         if "second time" in str(err) or "freed" in str(err):
-            raise Wrong("the graph was freed by an earlier backward(): two terms of one model "
-                        "share their graph. Use torch.autograd.grad(loss, params, "
-                        "retain_graph=True, allow_unused=True).") from err
+            fail("the graph was freed by an earlier backward(): two terms of one model share "
+                 "their graph. Use torch.autograd.grad(loss, params, retain_graph=True, "
+                 "allow_unused=True).")
         if "does not require grad" in str(err):
-            raise Wrong(f"{situation}: autograd raised '{err}'. A loss that does not require "
-                        "grad reaches no parameter (answer False), and allow_unused=True "
-                        "handles parameters outside the graph.") from err
+            fail(f"{situation}: autograd raised '{err}'. A loss that does not require grad "
+                 "reaches no parameter (answer False), and allow_unused=True handles "
+                 "parameters outside the graph.")
         raise
     expect(isinstance(got, dict), f"return a dict {{group name: bool}}, got "
            f"{type(got).__name__}.")
@@ -354,12 +376,8 @@ def _ask(fn, loss, groups, want: dict, situation: str) -> dict:
     return got
 
 
-@public_check("sends_gradient", reference=gradient_flow.sends_gradient)
-@_keeps_rng
-def check_sends_gradient(fn) -> None:
-    """Two layers, a shared graph, a zero gradient and a fully detached loss."""
-    a, b, spare, x, h = _flow_setup()
-    groups = {"a": list(a.parameters()), "b": list(b.parameters()), "spare": [spare]}
+def _flow_through_layers(fn, a, b, spare, x, h, groups) -> None:
+    """Losses through a only, b only (h detached) and both, sharing one graph."""
     first = _ask(fn, h.pow(2).sum(), groups, {"a": True, "b": False, "spare": False},
                  "h.pow(2).sum() with h = a(x)")
     expect(first == {"a": True, "b": False, "spare": False},
@@ -374,6 +392,10 @@ def check_sends_gradient(fn) -> None:
     third = _ask(fn, b(h).sum(), groups, {"a": True, "b": True, "spare": True}, "b(a(x))")
     expect(third == {"a": True, "b": True, "spare": False},
            f"loss = b(a(x)) moves groups 'a' and 'b', got {third}.")
+
+
+def _flow_edge_cases(fn, a, b, spare, x, groups) -> None:
+    """An exactly zero gradient, a group with one reached parameter, a detached loss."""
     zero = _ask(fn, 0.0 * a(x).sum() + spare.sum(), groups, dict.fromkeys(groups, True),
                 "0 * a(x).sum() + spare.sum()")
     expect(not zero["a"], "a group whose gradient is exactly zero is not moved: test the "
@@ -388,3 +410,13 @@ def check_sends_gradient(fn) -> None:
                     "a detached loss")
     expect(detached == dict.fromkeys(groups, False),
            f"a detached loss moves nothing, got {detached}.")
+
+
+@public_check("sends_gradient", reference=gradient_flow.sends_gradient)
+@_keeps_rng
+def check_sends_gradient(fn) -> None:
+    """Two layers, a shared graph, a zero gradient and a fully detached loss."""
+    a, b, spare, x, h = _flow_setup()
+    groups = {"a": list(a.parameters()), "b": list(b.parameters()), "spare": [spare]}
+    _flow_through_layers(fn, a, b, spare, x, h, groups)
+    _flow_edge_cases(fn, a, b, spare, x, groups)
