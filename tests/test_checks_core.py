@@ -188,3 +188,55 @@ def test_a_wrapper_around_an_equivalent_lessonlib_function_is_rejected():
         result = check_codebook_perplexity.run(env[name], provenance=True)
         assert result.status == "wrong" and "code_perplexity" in result.message, name
     assert check_codebook_perplexity.run(env["own"], provenance=True).passed
+
+
+def test_shared_probe_helpers():
+    import torch
+
+    from lessonlib.checks.core import (
+        attempt_pure,
+        expect_close,
+        expect_number,
+        expect_tuple,
+        keeps_rng,
+        rounded,
+        seeded,
+    )
+
+    assert expect_tuple([1, 2], "a, b") == (1, 2) and expect_tuple((1,), ["a"]) == (1,)
+    with pytest.raises(Wrong, match=r"return a pair \(a, b\), got tuple of length 3"):
+        expect_tuple((1, 2, 3), "a, b")
+    with pytest.raises(Wrong, match=r"set x to a tuple \(a, b, c\), got int"):
+        expect_tuple(7, "a, b, c", "set x to")
+    with pytest.raises(Wrong, match="transposed"):
+        expect_tensor(torch.ones(3, 2), (2, 3), "z", {(3, 2): "transposed"})
+    assert expect_number(3, int) == 3 and expect_number(2, float) == 2.0
+    for bad, kind, pattern in [(torch.tensor(3), int, "got a tensor"), (2.0, int, "got float"),
+                               (True, float, "got bool")]:
+        with pytest.raises(Wrong, match=pattern):
+            expect_number(bad, kind)
+    slips = {"you doubled it.": 4.0, "never the answer": None}
+    expect_close(2.0 + 1e-7, 2.0, "off", slips)
+    with pytest.raises(Wrong, match="you doubled it"):
+        expect_close(4.0, 2.0, "off", slips)
+    with pytest.raises(Wrong, match="off"):
+        expect_close(3.0, 2.0, "off", slips)
+    with pytest.raises(Wrong, match="off"):  # a slip equal to the answer is skipped
+        expect_close([1, 2], [1, 3], "off", {"same as want": [1, 3]}, same=list.__eq__)
+    assert rounded(torch.tensor([[1.23456, 2.0]]), 2) == [1.23, 2.0]
+
+    x, y = torch.ones(2), torch.zeros(2)
+    assert attempt_pure(lambda a, b, k: a + b + k, x, y, 1, names="x, y").tolist() == [2, 2]
+    with pytest.raises(Wrong, match="`y` in place"):
+        attempt_pure(lambda a, b: b.add_(1), x, y, names="x, y")
+    with pytest.raises(NotAttempted):
+        attempt_pure(lambda a: None, x, names="x")
+
+    state = torch.get_rng_state()
+    with seeded(3):
+        first = torch.rand(2)
+    with seeded(3):
+        assert torch.equal(first, torch.rand(2))
+    assert torch.equal(state, torch.get_rng_state())
+    assert keeps_rng(lambda obj: torch.rand(obj))(2).shape == (2,)
+    assert torch.equal(state, torch.get_rng_state())

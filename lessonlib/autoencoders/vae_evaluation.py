@@ -6,9 +6,10 @@
 
 The model follows lessonlib.autoencoders.mlp_vae.MLPVAE's interface: `model(x)` returns
 (logits, mu, logvar, z), `model.encode(x)` -> (mu, logvar), `model.decode(z)` -> logits of
-a Bernoulli decoder. Every function runs the model in eval mode and restores its mode, and
-draws its noise from a private seed: figures are reproducible and the global random state
-is left as it was.
+a Bernoulli decoder. Every function runs the model in eval mode (and restores its mode) on
+the model's device, returns CPU tensors, and draws its noise on the CPU from a private seed:
+figures are reproducible, the same on any device, and the global random state is left as
+it was.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from lessonlib.autoencoders.gaussian import log_normal_diag
 from lessonlib.autoencoders.reconstruction import reconstruction_nll
 from lessonlib.autoencoders.vae_objective import active_units, aggregate_mismatch, kl_per_dim
+from lessonlib.core.device import model_device
 from lessonlib.core.training import eval_mode
 
 
@@ -31,13 +33,16 @@ def evaluate_vae(model, x: torch.Tensor, *, seed: int = 0, batch_size: int = 500
     dim), active (active units), mu [N, D] and logvar [N, D].
     """
     recon, mus, logvars = [], [], []
-    with eval_mode(model), torch.random.fork_rng():
-        torch.manual_seed(seed)
+    device, gen = model_device(model), torch.Generator().manual_seed(seed)
+    with eval_mode(model):
         for xb in x.split(batch_size):
-            logits, mu, logvar, _ = model(xb)
-            recon.append(reconstruction_nll(xb, logits))  # [b]
-            mus.append(mu)
-            logvars.append(logvar)
+            xb = xb.to(device)
+            mu, logvar = model.encode(xb)  # [b, D] each
+            eps = torch.randn(mu.shape, generator=gen).to(device)  # drawn on the CPU
+            z = mu + torch.exp(0.5 * logvar) * eps  # [b, D]
+            recon.append(reconstruction_nll(xb, model.decode(z)).cpu())  # [b]
+            mus.append(mu.cpu())
+            logvars.append(logvar.cpu())
     recon_t, mu_t, logvar_t = torch.cat(recon), torch.cat(mus), torch.cat(logvars)
     kl_dims = kl_per_dim(mu_t, logvar_t).mean(dim=0)  # [D]
     return {"recon": float(recon_t.mean()), "kl": float(kl_dims.sum()),
@@ -51,17 +56,19 @@ def iwae_log_weights(model, x: torch.Tensor, k: int, *, seed: int = 0) -> torch.
 
     Feed the result to an IWAE bound (logsumexp over K minus log K).
     """
+    device = model_device(model)
+    x = x.to(device)
     with eval_mode(model):
         mu, logvar = model.encode(x)  # [B, D] each
-        gen = torch.Generator(device=mu.device).manual_seed(seed)
-        eps = torch.randn((k, *mu.shape), generator=gen, device=mu.device)  # [K, B, D]
+        gen = torch.Generator().manual_seed(seed)
+        eps = torch.randn((k, *mu.shape), generator=gen).to(device)  # [K, B, D], CPU draw
         z = mu + torch.exp(0.5 * logvar) * eps  # [K, B, D]
         logits = model.decode(z.reshape(-1, mu.shape[1]))  # [K*B, P]
         x_rep = x.reshape(1, x.shape[0], -1).expand(k, -1, -1).reshape(k * x.shape[0], -1)
         log_px_z = -reconstruction_nll(x_rep, logits).reshape(k, -1)  # [K, B]
     log_pz = log_normal_diag(z, torch.zeros_like(mu), torch.zeros_like(logvar))  # [K, B]
     log_qz = log_normal_diag(z, mu, logvar)  # [K, B]
-    return log_px_z + log_pz - log_qz
+    return (log_px_z + log_pz - log_qz).cpu()
 
 
 @dataclass(frozen=True)
@@ -110,9 +117,10 @@ def snapshot(model, x_eval: torch.Tensor, labels: torch.Tensor, x_show: torch.Te
     if z_prior is None:
         gen = torch.Generator().manual_seed(seed)
         z_prior = torch.randn(n_samples, mu.shape[1], generator=gen)  # [m, D]
+    device = model_device(model)
     with eval_mode(model):
-        reconstructions = torch.sigmoid(model.decode(model.encode(x_show)[0]))
-        samples = torch.sigmoid(model.decode(z_prior))
+        reconstructions = torch.sigmoid(model.decode(model.encode(x_show.to(device))[0])).cpu()
+        samples = torch.sigmoid(model.decode(z_prior.to(device))).cpu()
     return VAESnapshot(label=label, beta=float(beta), recon=ev["recon"], kl=ev["kl"],
                        kl_dims=ev["kl_dims"], active=ev["active"],
                        mismatch=aggregate_mismatch(mu, ev["logvar"]),

@@ -4,7 +4,8 @@ A public check is a probe function wrapped by `public_check`. The probe receives
 learner's object (a function, a class, a value), calls it through `attempt`, and raises
 `Wrong("...likely mistake...")` through `expect`, `fail` or `reject_slips` when something is
 off. `reject_slips(got, {message: wrong_value, ...}, want=...)` is the one way a check
-compares an answer with the classic mistakes. Calling the check prints one of three states:
+compares an answer with the classic mistakes (`expect_close` adds the final comparison).
+Calling the check prints one of three states:
 
     not attempted   the stub is still there (returns None / raises NotImplementedError)
     wrong           a probe failed; the message names the likely mistake
@@ -23,10 +24,13 @@ lessonlib (lessonlib.checks.provenance).
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 import sys
 import sysconfig
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +118,15 @@ def reject_slips(got, slips: Mapping[str, object] | Iterable[tuple[str, object]]
             raise Wrong(message if message.endswith((".", "?", "!")) else message + ".")
 
 
+def expect_close(got, want, message: str,
+                 slips: Mapping[str, object] | Iterable[tuple[str, object]] = (), *,
+                 tol: float = 1e-5, same: Callable[[object, object], bool] | None = None) -> None:
+    """Name the first slip that reproduces `got` (reject_slips), then insist that `got`
+    matches `want` (`same`, default `close` with `tol`), else raise Wrong(message)."""
+    reject_slips(got, slips, want=want, tol=tol, same=same)
+    expect((same or (lambda a, b: close(a, b, tol)))(got, want), message)
+
+
 def close(a, b, tol: float = 1e-5) -> bool:
     """True if two numbers or tensors agree to `tol` (absolute and relative)."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
@@ -123,13 +136,80 @@ def close(a, b, tol: float = 1e-5) -> bool:
     return math.isclose(float(a), float(b), abs_tol=tol, rel_tol=tol)
 
 
-def expect_tensor(out, shape: tuple[int, ...], what: str) -> torch.Tensor:
-    """The output must be a tensor of the given shape."""
+def expect_tensor(out, shape: tuple[int, ...], what: str,
+                  shape_slips: Mapping[tuple[int, ...], str] | None = None) -> torch.Tensor:
+    """The output must be a tensor of the given shape.
+
+    shape_slips: wrong shape -> the message naming the mistake that gives it (checked first).
+    """
     expect(isinstance(out, torch.Tensor),
            f"{what} should be a torch.Tensor, got {type(out).__name__}.")
+    for wrong, message in (shape_slips or {}).items():
+        expect(tuple(out.shape) != tuple(wrong), message)
     expect(tuple(out.shape) == tuple(shape),
            f"{what} should have shape {list(shape)}, got {list(out.shape)}.")
     return out
+
+
+def rounded(values, digits: int = 4) -> list[float]:
+    """A tensor (or sequence) as a flat list of rounded floats, for messages."""
+    return [round(float(v), digits) for v in torch.as_tensor(values).reshape(-1).tolist()]
+
+
+def expect_tuple(out, names: str | Sequence[str], what: str = "return") -> tuple:
+    """The output must be a tuple or list with one item per name ("z_hat, indices")."""
+    names = names.split(", ") if isinstance(names, str) else list(names)
+    got = type(out).__name__ + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+    expect(isinstance(out, (tuple, list)) and len(out) == len(names),
+           f"{what} {'a pair' if len(names) == 2 else 'a tuple'} ({', '.join(names)}), got {got}.")
+    return tuple(out)
+
+
+def expect_number(value, kind: type = float):
+    """A plain Python int or float (`kind`), not a tensor nor a bool; returns kind(value)."""
+    noun = kind.__name__
+    expect(not isinstance(value, torch.Tensor),
+           f"return a Python {noun}, got a tensor ({value!r}): use {noun}(...) or .item().")
+    expect(isinstance(value, numbers.Integral if kind is int else numbers.Real)
+           and not isinstance(value, bool),
+           f"return a Python {noun}, got {type(value).__name__} {value!r}.")
+    return kind(value)
+
+
+def attempt_pure(fn: Callable, *args, names: str | Sequence[str], **kwargs):
+    """attempt(fn, *args, **kwargs), then insist that no tensor argument changed in place.
+
+    names: the arguments' names for the message ("z1, z2" or a sequence).
+    """
+    names = names.split(", ") if isinstance(names, str) else list(names)
+    before = [a.clone() if isinstance(a, torch.Tensor) else None for a in args]
+    out = attempt(fn, *args, **kwargs)
+    for name, old, now in zip(names, before, args):
+        expect(old is None or torch.equal(old, now),
+               f"your function modified its input `{name}` in place (mul_, add_, copy_, "
+               "x[k] = ...): build new tensors instead, or clone the inputs first.")
+    return out
+
+
+@contextmanager
+def seeded(seed: int | None = None):
+    """Run a block under torch.manual_seed(seed) (if given); the global torch RNG (CPU) is
+    restored afterwards, so a check never moves the notebook's random stream."""
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+def keeps_rng(probe: Callable) -> Callable:
+    """Decorator: run a probe inside `seeded()` (module inits draw from the global RNG)."""
+
+    @functools.wraps(probe)
+    def wrapped(obj):
+        with seeded():
+            return probe(obj)
+
+    return wrapped
 
 
 class PublicCheck:

@@ -6,7 +6,7 @@ information (entropy, perplexity), gradient_flow (sends_gradient), image_metrics
 """
 
 from lessonlib.core.batching import minibatches
-from lessonlib.core.device import describe, get_device
+from lessonlib.core.device import describe, get_device, model_device
 from lessonlib.core.gradient_flow import sends_gradient
 from lessonlib.core.image_metrics import psnr
 from lessonlib.core.information import (
@@ -19,11 +19,11 @@ from lessonlib.core.information import (
 from lessonlib.core.results import record
 from lessonlib.core.runmode import is_fast, is_grading, pick
 from lessonlib.core.seeding import seed_everything
-from lessonlib.core.training import History, eval_mode, train
+from lessonlib.core.training import History, eval_mode, to_device, train
 
 __all__ = [
     "History", "code_perplexity", "describe", "discrete_entropy", "entropy",
     "entropy_of_counts", "eval_mode", "get_device", "is_fast", "is_grading", "minibatches",
-    "perplexity_of_counts", "pick", "psnr", "record", "seed_everything", "sends_gradient",
-    "train",
+    "model_device", "perplexity_of_counts", "pick", "psnr", "record", "seed_everything",
+    "sends_gradient", "to_device", "train",
 ]

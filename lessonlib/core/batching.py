@@ -12,7 +12,9 @@ def minibatches(*tensors: torch.Tensor, batch_size: int,
     """Yield shuffled mini-batches of the given tensors forever (reshuffled each epoch).
 
     All tensors share their first dimension N; each batch holds `batch_size` rows
-    (the last, shorter batch of an epoch is dropped so shapes stay fixed).
+    (the last, shorter batch of an epoch is dropped so shapes stay fixed). Batches live on
+    the device of the tensors (the order is drawn on the CPU from `generator`, so a run is
+    the same on any device).
     """
     n = tensors[0].shape[0]
     if any(t.shape[0] != n for t in tensors):
@@ -23,4 +25,4 @@ def minibatches(*tensors: torch.Tensor, batch_size: int,
         order = torch.randperm(n, generator=generator)  # [N]
         for start in range(0, n - batch_size + 1, batch_size):
             idx = order[start:start + batch_size]  # [B]
-            yield tuple(t[idx] for t in tensors)
+            yield tuple(t[idx.to(t.device)] for t in tensors)

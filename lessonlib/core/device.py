@@ -1,4 +1,4 @@
-"""Device choice: CUDA if present, else Apple MPS, else CPU."""
+"""Device choice: CUDA if present, else Apple MPS, else CPU; where a model lives."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ def get_device(prefer: str | None = None) -> torch.device:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return torch.device("mps")
+    return torch.device("cpu")
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter (or buffer); the CPU if it has neither."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
     return torch.device("cpu")
 
 

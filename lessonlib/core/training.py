@@ -11,6 +11,11 @@
 
 `step` returns a dict whose "loss" is the scalar tensor to minimise; every other entry is
 logged as a float.
+
+On a GPU: put the model on the device before building the optimizer, and either keep the
+data there (minibatches then indexes it in place) or pass `device=` so that each batch is
+moved once. The loop never waits for the device at each step: logged values stay on the
+device and become floats once, at the end (the progress bar reads the loss every 50 steps).
 """
 
 from __future__ import annotations
@@ -35,18 +40,40 @@ class History(dict):
         return sum(values) / len(values)
 
 
+def to_device(batch: tuple, device: torch.device | str | None) -> tuple:
+    """The tensors of `batch` on `device` (unchanged if None or already there)."""
+    if device is None:
+        return batch
+    return tuple(t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t
+                 for t in batch)
+
+
+def _as_floats(values: list) -> list[float]:
+    """Logged values (numbers, or 0-dim tensors possibly on a GPU) as floats, with one
+    device-to-host copy for all the tensors."""
+    tensors = [v for v in values if isinstance(v, torch.Tensor)]
+    if not tensors:
+        return [float(v) for v in values]
+    floats = iter(torch.stack([v.reshape(()).float() for v in tensors]).tolist())
+    return [next(floats) if isinstance(v, torch.Tensor) else float(v) for v in values]
+
+
 def train(params: Iterable[torch.nn.Parameter], step: Callable[[tuple], dict],
           batches: Iterator, *, steps: int, lr: float = 1e-3, clip: float | None = None,
           optimizer: torch.optim.Optimizer | None = None, desc: str = "training",
-          progress: bool = True, callback: Callable[[int, dict], None] | None = None) -> History:
-    """Run `steps` optimizer steps; return the History of everything `step` logged."""
+          progress: bool = True, callback: Callable[[int, dict], None] | None = None,
+          device: torch.device | str | None = None) -> History:
+    """Run `steps` optimizer steps; return the History of everything `step` logged.
+
+    device: where each batch is moved before `step` sees it (None: as the iterator yields).
+    """
     params = [p for p in params if p.requires_grad]
     opt = optimizer or torch.optim.Adam(params, lr=lr)
-    history = History()
+    logged: dict[str, list] = {}
     start = time.perf_counter()
     bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0, leave=False)
     for i in bar:
-        logs = step(next(batches))
+        logs = step(to_device(next(batches), device))
         loss = logs["loss"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -55,12 +82,13 @@ def train(params: Iterable[torch.nn.Parameter], step: Callable[[tuple], dict],
         opt.step()
         for name, value in logs.items():
             value = value.detach() if isinstance(value, torch.Tensor) else value
-            history.setdefault(name, []).append(float(value))
+            logged.setdefault(name, []).append(value)
         if callback is not None:
             callback(i, logs)
-        if i % 50 == 0:
+        if progress and i % 50 == 0:
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
     bar.close()
+    history = History({name: _as_floats(values) for name, values in logged.items()})
     history.seconds = time.perf_counter() - start
     return history
 

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lessonlib.core.batching import minibatches
+from lessonlib.core.device import model_device
 from lessonlib.core.training import History, eval_mode, train
 
 
@@ -40,14 +41,18 @@ def tokenizer_step(model: nn.Module) -> Callable[[tuple], dict]:
 def train_tokenizer(model: nn.Module, images: torch.Tensor, *, steps: int, batch_size: int,
                     lr: float = 2e-3, seed: int = 0, desc: str = "tokenizer",
                     progress: bool = True,
-                    callback: Callable[[int, dict], None] | None = None) -> History:
+                    callback: Callable[[int, dict], None] | None = None,
+                    device: torch.device | str | None = None) -> History:
     """Train `model` on `images` [N, 1, H, W] with Adam for `steps` mini-batches.
 
     The batch order depends only on `seed`, so two models trained with the same seed see
-    the same digits in the same order. Returns the History (loss, recon, aux_loss,
-    perplexity per step).
+    the same digits in the same order. `device`: where to train (the model and the images
+    are moved there once; default: where the model is). Returns the History (loss, recon,
+    aux_loss, perplexity per step).
     """
-    batches = minibatches(images, batch_size=batch_size,
+    device = torch.device(device) if device is not None else model_device(model)
+    model.to(device)
+    batches = minibatches(images.to(device), batch_size=batch_size,
                           generator=torch.Generator().manual_seed(seed))
     return train(model.parameters(), tokenizer_step(model), batches, steps=steps, lr=lr,
                  desc=desc, progress=progress, callback=callback)
@@ -55,13 +60,18 @@ def train_tokenizer(model: nn.Module, images: torch.Tensor, *, steps: int, batch
 
 @torch.no_grad()
 def tokens_of(model: nn.Module, images: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
-    """Token grid [N, h, w] of images [N, 1, H, W], computed in eval mode."""
+    """Token grid [N, h, w] of images [N, 1, H, W], computed in eval mode on the model's
+    device; returned on the CPU."""
+    device = model_device(model)
     with eval_mode(model):
-        return torch.cat([model.tokenize(part) for part in images.split(chunk)])
+        return torch.cat([model.tokenize(part.to(device)).cpu() for part in images.split(chunk)])
 
 
 @torch.no_grad()
 def reconstruct(model: nn.Module, images: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
-    """Reconstructions sigmoid(logits) [N, 1, H, W] of images [N, 1, H, W], in eval mode."""
+    """Reconstructions sigmoid(logits) [N, 1, H, W] of images [N, 1, H, W], in eval mode on
+    the model's device; returned on the CPU."""
+    device = model_device(model)
     with eval_mode(model):
-        return torch.cat([torch.sigmoid(model(part)[0]) for part in images.split(chunk)])
+        return torch.cat([torch.sigmoid(model(part.to(device))[0]).cpu()
+                          for part in images.split(chunk)])

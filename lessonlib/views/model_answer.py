@@ -9,9 +9,9 @@ an nbgrader release never contains them. Under each such cell the student notebo
 which shows a button, "I have written my answer: show the model answer". Pressing it looks
 for the instructor notebook beside the course (LESSONLIB_SOLUTIONS, or a `solutions/` folder
 in the working folder or one of its parents, or in a folder just below the working folder: a
-clone of the repository, Colab included) and displays the answer; when there is none (a graded class), it
-says that the instructor holds the model answers. Nothing is checked: a markdown answer cell
-cannot be read from the kernel, so the button trusts the learner.
+clone of the repository, Colab included) and displays the answer; when there is none (a
+graded class), it says that the instructor holds the model answers. Nothing is checked: a
+markdown answer cell cannot be read from the kernel, so the button trusts the learner.
 """
 
 from __future__ import annotations

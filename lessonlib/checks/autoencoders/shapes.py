@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 
 from lessonlib.autoencoders import shapes
-from lessonlib.checks.core import attempt, close, expect, public_check, reject_slips
+from lessonlib.checks.core import attempt, close, expect, expect_close, public_check, reject_slips
 
 
 @public_check("compression_ratio", reference=shapes.compression_ratio)
@@ -16,23 +16,19 @@ def check_compression_ratio(fn) -> None:
            f"return a number (float), got {type(got).__name__}.")
     got = float(got)
     reject_slips(got, {
-        "the ratio is upside down: it is input / latent, not latent / input (compression "
-        "makes it larger than 1).": 1 / 48,
+        "the ratio is upside down: it is input / latent, not latent / input.": 1 / 48,
         "you added the dimensions: a tensor of shape [a, b, c] holds a * b * c numbers "
         "(use math.prod).": (1 + 3 + 512 + 512) / (1 + 4 + 64 + 64),
     }, want=48.0, tol=1e-3)
     expect(close(got, 48.0), f"[1, 3, 512, 512] -> [1, 4, 64, 64] should give 48.0, got {got}.")
     odd = float(attempt(fn, [3, 5], [2]))
-    reject_slips(odd, {"[3, 5] -> [2] gave 7: floor division `//` drops the fraction; use "
-                       "`/`.": 7.0}, want=7.5)
-    expect(close(odd, 7.5), f"[3, 5] -> [2] should give 7.5, got {odd}.")
+    expect_close(odd, 7.5, f"[3, 5] -> [2] should give 7.5, got {odd}.", {
+        "[3, 5] -> [2] gave 7: floor division `//` drops the fraction; use `/`.": 7.0})
 
 
 _CONV_CASES = [(28, 4, 2, 1), (14, 4, 2, 1), (7, 3, 1, 1), (7, 3, 2, 0), (8, 3, 2, 0),
                (5, 3, 1, 2), (32, 5, 3, 2), (11, 3, 3, 0)]
-
-# The classic slips, each as the formula a learner may have written: (size, k, s, p) -> int.
-_CONV_SLIPS = {
+_CONV_SLIPS = {  # message -> the formula a learner may have written: (size, k, s, p) -> int
     "padding counts on both sides: use size + 2 * padding.":
         lambda n, k, s, p: (n + p - k) // s + 1,
     "you dropped the + 1 (the first window position counts).":
