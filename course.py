@@ -9,8 +9,16 @@ Maintenance:
     python3 course.py generate   # regenerate notebooks/ (student versions) from solutions/
     python3 course.py results [--full]   # execute every chapter headlessly, print its figures
     python3 course.py bench      # time per notebook (fast, full), per widget render, per check
+    python3 course.py bench --grading   # time grading 8 submissions: --jobs 1 vs --jobs 2
 
 `results` and `bench` exit non-zero when a chapter fails, and name it.
+
+Grading (instructors; see the README):
+    python3 course.py grade CHAPTER [--jobs N] [--student ID ...] [--force] [--timeout S]
+        autograde every submission under submitted/<student>/CHAPTER in N worker processes
+        (default: every core), with a progress bar and a failure table; results go into the
+        course gradebook as with `nbgrader autograde`; unchanged submissions are skipped
+        unless --force. `--dask SCHEDULER_ADDRESS` sends the same tasks to a Dask cluster.
 
 Every command first makes sure the project-local virtual environment `.venv` holds the
 pinned stack (constraints.txt). That step is idempotent: it reinstalls only when
@@ -91,6 +99,8 @@ def main(argv: list[str]) -> int:
         tier = ["-m", "not slow"] if "--quick" in rest else []
         rest = [arg for arg in rest if arg != "--quick"]
         return run([str(PYTHON), "-m", "pytest", "-n", "2", *tier, *rest], MPLBACKEND="Agg")
+    if command == "grade":
+        return run([str(PYTHON), "-m", "tools.grade", *rest])
     if command in {"generate", "results", "bench"}:
         return run([str(PYTHON), "-m", f"tools.{command}", *rest], MPLBACKEND="Agg")
     print(f"unknown command {command!r}\n{__doc__}")

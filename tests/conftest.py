@@ -7,6 +7,7 @@ build; `notebook` and `grading` tests are slow too. `python3 course.py test --qu
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -24,6 +25,12 @@ if str(ROOT) not in sys.path:
 # Set before torch is imported, so the notebook kernels and nbgrader runs inherit it.
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# Checks called by tests record their outcome for the score card: into a throw-away file,
+# never into a learner's progress file in the course folder.
+if "LESSONLIB_PROGRESS" not in os.environ:
+    _progress = Path(tempfile.mkdtemp(prefix="course-test-progress-"))
+    atexit.register(shutil.rmtree, _progress, ignore_errors=True)
+    os.environ["LESSONLIB_PROGRESS"] = str(_progress / "progress.json")
 
 from tools.chapters import chapters  # noqa: E402
 

@@ -8,8 +8,8 @@ import json
 import jupytext
 import pytest
 
-from tools.chapters import source_py
-from tools.generate import FIGURE, MissingFigure, figure_value, fill_figures
+from tools.chapters import release_ipynb, solution_ipynb, source_py
+from tools.generate import DRAFT, DRAFT_MARK, FIGURE, MissingFigure, figure_value, fill_figures
 
 
 def test_placeholders_are_filled_and_formatted(tmp_path):
@@ -31,3 +31,15 @@ def test_every_figure_in_the_prose_is_recorded(chapter):
             continue
         for m in FIGURE.finditer(cell.source):
             figure_value(m.group(1) or chapter, m.group(2))  # raises if missing
+
+
+def test_a_draft_marks_missing_figures_and_never_ships(tmp_path, chapter, monkeypatch):
+    (tmp_path / "ch99_x.json").write_text(json.dumps({"psnr": 24.87}))
+    monkeypatch.setitem(DRAFT, "on", True)
+    assert fill_figures("{{psnr:.1f}} and {{nope}}", "ch99_x", tmp_path) == (
+        "24.9 and " + DRAFT_MARK.format("nope"))
+    marker = DRAFT_MARK.split("{")[0]
+    for notebook in (solution_ipynb(chapter), release_ipynb(chapter)):
+        assert marker not in notebook.read_text(), (
+            f"{notebook.name} was generated with --draft: run the full benchmark, then "
+            "`python3 course.py generate` again")

@@ -66,12 +66,12 @@ def test_device(monkeypatch):
 
 def test_results_recorded_in_memory_and_on_disk(tmp_path, monkeypatch):
     monkeypatch.setenv("LESSONLIB_RESULTS_DIR", str(tmp_path))
-    results.record("chX", "loss", torch.tensor(1.23456789))
-    results.record("chX", "table", {"a": [1, 2.5]})
-    assert results.recorded("chX")["loss"] == pytest.approx(1.234568)
-    on_disk = json.loads((tmp_path / "chX.json").read_text())
+    results.record("ch99_example", "loss", torch.tensor(1.23456789))
+    results.record("ch99_example", "table", {"a": [1, 2.5]})
+    assert results.recorded("ch99_example")["loss"] == pytest.approx(1.234568)
+    on_disk = json.loads((tmp_path / "ch99_example.json").read_text())
     assert on_disk == {"loss": 1.234568, "table": {"a": [1, 2.5]}}
-    assert results.load_dir(tmp_path)["chX"]["table"]["a"] == [1, 2.5]
+    assert results.load_dir(tmp_path)["ch99_example"]["table"]["a"] == [1, 2.5]
 
 
 def test_minibatches_cover_the_data_and_reshuffle():

@@ -15,10 +15,14 @@ Both return a Run: returncode, wall seconds, log, the figures the notebook recor
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,9 +101,19 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else value
 
 
+@functools.cache
+def _progress_dir() -> Path:
+    """A throw-away folder for this process's progress file, removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="course-run-progress-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def _env(results_dir: Path, threads: int | None, **extra: str) -> dict[str, str]:
     env = {**tool_env(), "LESSONLIB_RESULTS_DIR": str(results_dir), "MPLBACKEND": "Agg",
-           "PYDEVD_DISABLE_FILE_VALIDATION": "1", **extra}
+           "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+           # headless runs keep the learner's progress file (the score card) untouched
+           "LESSONLIB_PROGRESS": str(_progress_dir() / "progress.json"), **extra}
     env.pop("NBGRADER_EXECUTION", None)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)

@@ -2,6 +2,8 @@
 
     python3 course.py generate            # every chapter
     python3 course.py generate ch00_latent_spaces
+    python3 course.py generate --draft ch09_in_the_wild   # a new {{figure}} not measured yet:
+        # written as a marker; run `course.py bench ch09_in_the_wild`, then generate again
 
 Step 1 (jupytext): the py:percent source becomes the paired instructor notebook, outputs
 empty. Step 2 (nbgrader generate_assignment --force): the release in notebooks/, with
@@ -29,6 +31,7 @@ JUPYTEXT_CELL_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HOW_IT_WORKS = (TEMPLATES / "how_this_notebook_works.md").read_text().strip()
+SETUP_CELL = (TEMPLATES / "setup_cell.py").read_text().strip()
 MODEL_ANSWER_TAG = "model_answer"  # explanation cells removed from releases (nbgrader_config)
 
 
@@ -54,11 +57,23 @@ def figure_value(chapter: str, path: str, results_dir: Path = RESULTS_FULL):
     return value
 
 
+# `generate --draft`: a figure the full run has not recorded yet is written as a visible
+# marker instead of stopping generation, so that a chapter with a new figure can be run by
+# the benchmark that records it. tests/test_figures.py keeps drafts out of the course.
+DRAFT = {"on": False}
+DRAFT_MARK = "[not measured yet: {}]"
+
+
 def fill_figures(text: str, chapter: str, results_dir: Path = RESULTS_FULL) -> str:
     """Replace every {{figure}} of `text` with the value the full run recorded."""
 
     def value_of(m: re.Match) -> str:
-        value = figure_value(m.group(1) or chapter, m.group(2), results_dir)
+        try:
+            value = figure_value(m.group(1) or chapter, m.group(2), results_dir)
+        except MissingFigure:
+            if DRAFT["on"]:
+                return DRAFT_MARK.format(m.group(2))
+            raise
         if m.group(3):
             return format(value, m.group(3))
         return f"{value:.3g}" if isinstance(value, float) else str(value)
@@ -86,10 +101,13 @@ def reveal_cell(key: str, chapter: str) -> nbformat.NotebookNode:
 
 def with_course_cells(cells: list, chapter: str) -> list:
     """The chapter's cells plus what every chapter shares: the "How this notebook works"
-    text after the title, and a reveal button under every model answer."""
+    text after the title, the set-up cell (installs the course package when a notebook is
+    opened on its own, e.g. on Colab), and a reveal button under every model answer."""
     intro = nbformat.v4.new_markdown_cell(HOW_IT_WORKS)
     intro["id"] = "how-this-notebook-works"
-    out = [cells[0], intro]
+    setup = nbformat.v4.new_code_cell(SETUP_CELL)
+    setup["id"] = "setup-course"
+    out = [cells[0], intro, setup]
     for cell in cells[1:]:
         out.append(cell)
         key = model_answer_key(cell)
@@ -160,8 +178,51 @@ def fresh_release(chapter: str, workdir: Path) -> Path:
     return release_ipynb(chapter, workdir)
 
 
+CATALOG = ROOT / "lessonlib" / "checks" / "catalog.json"
+QUESTION = re.compile(r'question="([^"]+)"')
+
+
+def exercises(chapter: str, root: Path = ROOT) -> list[dict]:
+    """The graded exercises of a chapter, in order: what its score card lists.
+
+    name is what the progress file records: the public check's name for a function
+    ("kl_standard_normal"), "quiz <question>" for a multiple choice ("quiz ch03/q1"), and the
+    grade_id of a written (hand-graded) answer."""
+    cells = jupytext.read(source_py(chapter, root)).cells
+    points: dict[str, float] = {}
+    questions: dict[str, str] = {}
+    for cell in cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            owner = meta["grade_id"].removeprefix("test_").split("__")[0]
+            points[owner] = points.get(owner, 0.0) + float(meta.get("points", 0))
+            if (m := QUESTION.search(cell.source)):
+                questions[owner] = m.group(1)
+    found = []
+    for cell in cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if not gid or not meta.get("solution"):
+            continue
+        if cell.cell_type == "markdown":
+            found.append({"name": gid, "grade_id": gid, "kind": "written",
+                          "points": float(meta.get("points", 0))})
+        elif gid in points:
+            quiz = gid in questions
+            found.append({"name": f"quiz {questions[gid]}" if quiz else gid, "grade_id": gid,
+                          "kind": "quiz" if quiz else "build", "points": points[gid]})
+    return found
+
+
+def catalog_text(root: Path = ROOT) -> str:
+    """The catalog of every chapter's exercises (lessonlib/checks/catalog.json)."""
+    return json.dumps({c: exercises(c, root) for c in chapters()}, indent=1) + "\n"
+
+
 def main(argv: list[str]) -> int:
-    wanted = argv or chapters()
+    DRAFT["on"] = "--draft" in argv
+    wanted = [a for a in argv if a != "--draft"] or chapters()
+    CATALOG.write_text(catalog_text())
     for chapter in wanted:
         write_solution(chapter)
     generate_into(ROOT, wanted)

@@ -7,7 +7,11 @@ log-likelihood; reconstruction_errors; nearest_distance), gaussian (reparameteri
 kl_standard_normal, log_normal_diag, iwae_bound), vae_objective (vae_loss, kl_anneal_beta,
 active_units, aggregate_mismatch), vae_evaluation (evaluate_vae, iwae_log_weights,
 VAESnapshot, snapshot), mlp_vae (MLPVAE), linear_gaussian (LinearGaussian: exact log p(x)),
-score_function (pathwise vs score-function gradients), disentanglement (MIG).
+score_function (pathwise vs score-function gradients), disentanglement (MIG). In the wild:
+kl_autoencoder (KLAutoencoder: the Stable-Diffusion-style VAE, 8x downsampling, 4 channels),
+latent_scale (latent_scale_factor, the published factors), rate_distortion
+(gaussian_rate_distortion, water_filling), perception_distortion (the exact trade-off on the
+linear Gaussian model).
 """
 
 from lessonlib.autoencoders.conv import ConvAutoencoder, ConvDecoder, ConvEncoder
@@ -18,8 +22,16 @@ from lessonlib.autoencoders.gaussian import (
     reparameterize,
 )
 from lessonlib.autoencoders.interpolation import interpolate
+from lessonlib.autoencoders.kl_autoencoder import KLAutoencoder, KLDecoder, KLEncoder, gaussian_kl
+from lessonlib.autoencoders.latent_scale import PUBLISHED, latent_scale_factor
 from lessonlib.autoencoders.mlp_vae import MLPVAE
 from lessonlib.autoencoders.pca import PCA
+from lessonlib.autoencoders.rate_distortion import (
+    gaussian_rate_distortion,
+    gaussian_rate_for_distortion,
+    rate_distortion_curve,
+    water_filling,
+)
 from lessonlib.autoencoders.reconstruction import (
     nearest_distance,
     reconstruction_errors,
@@ -42,10 +54,12 @@ from lessonlib.autoencoders.vae_objective import (
 )
 
 __all__ = [
-    "MLPVAE", "PCA", "ConvAutoencoder", "ConvDecoder", "ConvEncoder", "VAESnapshot",
-    "active_units", "aggregate_mismatch", "compression_ratio", "conv_out_size",
-    "evaluate_vae", "interpolate", "iwae_bound", "iwae_log_weights", "kl_anneal_beta",
-    "kl_per_dim", "kl_standard_normal", "log_normal_diag", "nearest_distance",
-    "reconstruction_errors", "reconstruction_nll", "reparameterize", "snapshot",
-    "trace_shapes", "vae_loss",
+    "ConvAutoencoder", "ConvDecoder", "ConvEncoder", "KLAutoencoder", "KLDecoder", "KLEncoder",
+    "MLPVAE", "PCA", "PUBLISHED", "VAESnapshot", "active_units", "aggregate_mismatch",
+    "compression_ratio", "conv_out_size", "evaluate_vae", "gaussian_kl",
+    "gaussian_rate_distortion", "gaussian_rate_for_distortion", "interpolate", "iwae_bound",
+    "iwae_log_weights", "kl_anneal_beta", "kl_per_dim", "kl_standard_normal",
+    "latent_scale_factor", "log_normal_diag", "nearest_distance", "rate_distortion_curve",
+    "reconstruction_errors", "reconstruction_nll", "reparameterize", "snapshot", "trace_shapes",
+    "vae_loss", "water_filling",
 ]

@@ -46,5 +46,6 @@ def recorded(chapter: str) -> dict[str, object]:
 
 
 def load_dir(directory: str | Path) -> dict[str, dict[str, object]]:
-    """All result files of a directory, keyed by chapter."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
+    """All chapter result files (chNN_name.json) of a directory, keyed by chapter."""
+    return {p.stem: json.loads(p.read_text())
+            for p in sorted(Path(directory).glob("ch[0-9][0-9]_*.json"))}

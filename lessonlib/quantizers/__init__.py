@@ -2,12 +2,14 @@
 
 common (QuantizerOutput, the output every quantizer returns; to_rows / from_rows), vq
 (nearest_code, vq_straight_through, VectorQuantizer), codebook (codebook_usage,
-codebook_perplexity, ema_codebook_update, revive_dead_codes), ema (EMAVectorQuantizer),
-fsq (FSQ and its grid / index functions), lfq (LFQ, its codes and entropy terms).
+codebook_perplexity, ema_codebook_update, revive_dead_codes, codebook_from_data), ema
+(EMAVectorQuantizer), fsq (FSQ and its grid / index functions), lfq (LFQ, its codes and
+entropy terms).
 Every quantizer module has a `num_codes` attribute: its codebook size K.
 """
 
 from lessonlib.quantizers.codebook import (
+    codebook_from_data,
     codebook_perplexity,
     codebook_usage,
     ema_codebook_update,
@@ -29,7 +31,8 @@ from lessonlib.quantizers.vq import VectorQuantizer, nearest_code, vq_straight_t
 
 __all__ = [
     "FSQ", "LFQ", "EMAVectorQuantizer", "QuantizerOutput", "VectorQuantizer",
-    "codebook_perplexity", "codebook_usage", "ema_codebook_update", "from_rows",
+    "codebook_from_data", "codebook_perplexity", "codebook_usage", "ema_codebook_update",
+    "from_rows",
     "fsq_codebook", "fsq_codes_to_indices", "fsq_indices_to_codes", "fsq_levels",
     "fsq_quantize", "implicit_codebook_size", "lfq_codebook", "lfq_entropy_terms",
     "lfq_quantize", "nearest_code", "revive_dead_codes", "to_rows", "vq_straight_through",

@@ -1,4 +1,5 @@
-"""Codebook health and maintenance: usage, perplexity, EMA updates, dead-code revival.
+"""Codebook health and maintenance: usage, perplexity, EMA updates, dead-code revival, and a
+start on real data (codebook_from_data).
 
 All functions are pure: they return new tensors and never modify their inputs.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from lessonlib.core.information import code_perplexity
+from lessonlib.quantizers.vq import nearest_code
 
 
 def codebook_perplexity(indices: torch.Tensor, num_codes: int) -> torch.Tensor:
@@ -62,3 +64,30 @@ def revive_dead_codes(codebook: torch.Tensor, cluster_size: torch.Tensor,
     cluster_size[dead] = threshold
     embed_avg[dead] = fresh * threshold
     return codebook, cluster_size, embed_avg, n_dead
+
+
+def codebook_from_data(z_flat: torch.Tensor, num_codes: int, *, kmeans_steps: int = 0,
+                       count: float = 1.0, generator: torch.Generator | None = None):
+    """A codebook started on real encoder outputs, with EMA statistics that agree with it.
+
+    z_flat [N, D] with N >= num_codes -> (codebook [K, D], cluster_size [K], embed_avg [K, D]).
+    The codes are K distinct random rows of z_flat, then `kmeans_steps` Lloyd steps on
+    z_flat (a code whose cluster is empty stays where it is). Every count starts at `count`
+    and every running sum at code * count, so embed_avg / cluster_size is the codebook from
+    the first EMA step on: an unused code then decays in place instead of being divided by
+    about eps (what counts that start at zero do to it).
+    """
+    n = z_flat.shape[0]
+    if n < num_codes:
+        raise ValueError(f"need at least {num_codes} vectors to start {num_codes} codes, got {n}")
+    if count <= 0:
+        raise ValueError(f"count must be positive, got {count}")
+    rows = torch.randperm(n, generator=generator)[:num_codes]
+    codebook = z_flat[rows].clone()  # [K, D]
+    for _ in range(kmeans_steps):
+        assign = nearest_code(z_flat, codebook)  # [N]
+        sizes = torch.bincount(assign, minlength=num_codes).unsqueeze(1)  # [K, 1]
+        sums = torch.zeros_like(codebook).index_add_(0, assign, z_flat)  # [K, D]
+        codebook = torch.where(sizes > 0, sums / sizes.clamp_min(1), codebook)  # [K, D]
+    cluster_size = torch.full((num_codes,), float(count), dtype=z_flat.dtype)  # [K]
+    return codebook, cluster_size, codebook * count

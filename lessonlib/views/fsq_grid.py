@@ -1,6 +1,6 @@
 """FSQ pictures: the rounding staircase, the code grid of two channels, the implicit codebook
-size (the interactive), and the grid conventions of the course, the FSQ paper and the
-beginner's path side by side (a static figure)."""
+size (the interactive), and the grid conventions of the course and of the FSQ paper beside
+two widely repeated mistakes, side by side (a static figure)."""
 
 from __future__ import annotations
 
@@ -36,22 +36,22 @@ def paper_staircase(z: torch.Tensor, level: int,
 
 
 def path_code_staircase(z: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The beginner's path snippet: round((L - 1)/2 * tanh(z)), no shift for even L."""
+    """A widely copied snippet: round((L - 1)/2 * tanh(z)), no half shift for even L."""
     bounded = (level - 1) / 2 * torch.tanh(z)
     return bounded, bounded.round()
 
 
 def path_formula_staircase(z: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The beginner's path formula (and the tutorial's TL;DR): round(L * tanh(z)), -L..L."""
+    """A widely quoted formula: round(L * tanh(z)), 2L + 1 levels -L..L."""
     bounded = level * torch.tanh(z)
     return bounded, bounded.round()
 
 
 CONVENTIONS = {
-    "course = tutorial 9.5 code": course_staircase,
+    "course: half shift for even L": course_staircase,
     "FSQ paper code (/ (L // 2))": paper_staircase,
-    "path code: round((L-1)/2 tanh z)": path_code_staircase,
-    "path formula / TL;DR: round(L tanh z)": path_formula_staircase,
+    "no half shift: round((L-1)/2 tanh z)": path_code_staircase,
+    "round(L tanh z): 2L + 1 levels": path_formula_staircase,
 }
 
 

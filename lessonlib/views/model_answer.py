@@ -20,6 +20,8 @@ import json
 import os
 from pathlib import Path
 
+from lessonlib.checks.progress import WRITTEN, record_outcome
+
 NOT_HERE = ("The model answers are not in this copy of the course: your instructor holds them "
             "(they come with the instructor notebooks in solutions/, never with a release).")
 
@@ -69,6 +71,7 @@ def reveal_button(key: str, chapter: str):
                       layout=w.Layout(width="auto"))
 
     def reveal(_):
+        record_outcome(key, WRITTEN)
         text = model_answer(key, chapter)
         button.disabled = True
         with out:

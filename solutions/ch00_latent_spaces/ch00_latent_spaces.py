@@ -146,16 +146,43 @@ record(CHAPTER, "sd_vae_ratio", ratio((1, 3, 512, 512), (1, 4, 64, 64)))
 record(CHAPTER, "token_grid_ratio", ratio((3, 256, 256), (32, 32)))
 
 # %% [markdown]
-# 786,432 values become 16,384 (**48×**); 196,608 values become 1,024 tokens (**192×**).
-# Counting numbers understates the token case: each token is one integer out of a codebook
-# of, say, 8,192 entries, so it carries at most log₂ 8192 = 13 bits, against 8 bits for
-# each of the 196,608 pixel values.
+# 786,432 values become 16,384 (**{{sd_vae_ratio:.0f}}×**); 196,608 values become 1,024
+# tokens (**{{token_grid_ratio:.0f}}×**). But a count of numbers treats every number alike,
+# and they are not alike: a pixel value is one of 256 levels (8 bits), while a token is one
+# entry of a codebook of, say, 8,192 (DALL·E's size), so it carries
+# log₂ 8192 = **13 bits**. Counted in bits, the token grid compresses less than its count
+# of numbers says: 196,608 × 8 bits against 1,024 × 13 bits. The same caution applies to
+# the continuous latent, whose numbers are floats; stored in half precision (16 bits
+# each) it keeps twice as many bits per number as a pixel has. The cell below counts both
+# ways.
+
+# %%
+PIXEL_BITS, FLOAT16_BITS, TOKEN_BITS = 8, 16, math.log2(8192)
+counts = {  # name: (input shape, latent shape, bits per latent number)
+    "Stable Diffusion VAE, float16 latent": ((1, 3, 512, 512), (1, 4, 64, 64), FLOAT16_BITS),
+    "token grid, K = 8192 (13 bits a token)": ((3, 256, 256), (32, 32), TOKEN_BITS),
+}
+bits_ratio = {}
+print(f"{'':40s} {'numbers':>10s} {'bits':>10s}")
+for name, (inp, lat, bits) in counts.items():
+    bits_ratio[name] = math.prod(inp) * PIXEL_BITS / (math.prod(lat) * bits)
+    print(f"{name:40s} {ratio(inp, lat):9.1f}x {bits_ratio[name]:9.1f}x")
+record(CHAPTER, "sd_vae_bits_ratio", bits_ratio["Stable Diffusion VAE, float16 latent"])
+record(CHAPTER, "token_grid_bits_ratio", bits_ratio["token grid, K = 8192 (13 bits a token)"])
+
+# %% [markdown]
+# So counting numbers **overstates** the token grid's compression: {{token_grid_ratio:.0f}}×
+# fewer numbers, but {{token_grid_bits_ratio:.0f}}× fewer bits. For the float16 latent of
+# Stable Diffusion the gap is wider still ({{sd_vae_ratio:.0f}}× fewer numbers,
+# {{sd_vae_bits_ratio:.0f}}× fewer bits). Both counts are useful: the number count is what
+# the next model has to process, the bit count is how much information the latent can
+# hold at most.
 #
 # **The VAE is small but load-bearing.** Stable Diffusion's VAE encoder has about 34 M
 # parameters and its decoder about 50 M (≈ 84 M together), against ≈ 860 M for the U-Net
-# that does the diffusion. The VAE is cheap to train and to run, yet every generated image
-# passes through its decoder: if the VAE blurs text or faces, no diffusion model can put
-# the detail back.
+# that does the diffusion (Rombach et al., 2022, and the published v1 model card). The VAE
+# is cheap to train and to run, yet every generated image passes through its decoder: if
+# the VAE blurs text or faces, no diffusion model can put the detail back.
 
 # %%
 sizes = {"VAE encoder": 34, "VAE decoder": 50, "diffusion U-Net": 860}
@@ -201,8 +228,10 @@ display(interactive(
     name="latent_size", chapter=CHAPTER))
 
 # %% [markdown]
-# **What to notice.** With about 32 numbers (4% of 784) the digits are already
-# recognisable and most of the variance is kept; beyond about 100 the gains are invisible.
+# **What to notice.** With 32 numbers (4% of 784) the digits are already recognisable,
+# PCA keeps {{pca_variance_k32:.0%}} of the pixel variance and the test error is
+# {{pca_mse_k32:.3f}} per pixel (the printed table has every $k$); beyond about 100 numbers
+# the gains are invisible.
 # That is the redundancy argument made concrete. A *non-linear* encoder (a neural network,
 # next chapter) can do better still at the same $k$, because the digit manifold is curved.
 #
@@ -219,8 +248,9 @@ display(interactive(
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "checkpoint_latent_diffusion", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Model answer.** The diffusion network runs tens of times per image; on the latent it
-# processes 16,384 numbers instead of 786,432 (48× fewer), so every step is far cheaper and
-# the network can spend its capacity on content rather than on predictable pixel detail.
+# processes 16,384 numbers instead of 786,432 ({{sd_vae_ratio:.0f}}× fewer), so every step
+# is far cheaper and the network can spend its capacity on content rather than on
+# predictable pixel detail.
 # The VAE encoder and decoder run only once per image. The price is a ceiling on quality:
 # whatever the VAE cannot reconstruct (fine text, small faces, thin lines) no diffusion
 # model can generate, because the decoder is the only way back to pixels.
@@ -258,10 +288,27 @@ assert answer_q1 == "c"
 #
 # * A latent space holds a short code $z$ from which the input can be rebuilt; the
 #   compression ratio is prod(input shape) / prod(latent shape).
-# * Stable Diffusion compresses 48× ([1,3,512,512] → [1,4,64,64]); a 32×32 token grid
-#   compresses a 256×256 image 192×.
+# * Stable Diffusion compresses {{sd_vae_ratio:.0f}}× ([1,3,512,512] → [1,4,64,64]); a
+#   32×32 token grid compresses a 256×256 image {{token_grid_ratio:.0f}}× in numbers, but
+#   {{token_grid_bits_ratio:.0f}}× in bits (13-bit tokens against 8-bit pixels).
 # * Real digits survive a 32-number linear bottleneck; non-linear encoders do better.
 # * Compression alone does not make a generator: that is the job of the VAE (chapters 2-4).
 #
 # Next: **Chapter 1, autoencoders**: a convolutional encoder, its shapes, and why its
 # latent space is messy.
+
+# %% [markdown]
+# ## References
+#
+# * Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes. *ICLR*.
+# * Pearson, K. (1901). On lines and planes of closest fit to systems of points in space.
+#   *Philosophical Magazine*, 2(11). (PCA.)
+# * van den Oord, A., Vinyals, O. and Kavukcuoglu, K. (2017). Neural discrete
+#   representation learning. *NeurIPS*. (VQ-VAE.)
+# * Ramesh, A. et al. (2021). Zero-shot text-to-image generation. *ICML*. (DALL·E: 256×256
+#   images as 32×32 grids of tokens from a codebook of 8,192.)
+# * Esser, P., Rombach, R. and Ommer, B. (2021). Taming transformers for high-resolution
+#   image synthesis. *CVPR*. (VQ-GAN.)
+# * Rombach, R., Blattmann, A., Lorenz, D., Esser, P. and Ommer, B. (2022). High-resolution
+#   image synthesis with latent diffusion models. *CVPR*. (Stable Diffusion: the
+#   [4, 64, 64] latent of a 512×512 image, a U-Net of about 860 M parameters.)

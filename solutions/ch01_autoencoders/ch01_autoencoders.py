@@ -41,7 +41,7 @@ from lessonlib.autoencoders import (
 )
 from lessonlib.checks import check_choice
 from lessonlib.checks.autoencoders import check_conv_out_size, check_interpolate
-from lessonlib.core import is_fast, minibatches, pick, record, seed_everything, train
+from lessonlib.core import is_fast, minibatches, model_device, pick, record, seed_everything, train
 from lessonlib.data import load_mnist
 from lessonlib.views import (
     Choice,
@@ -228,18 +228,21 @@ conv_params = sum(p.numel() for p in big_encoder.parameters())
 print(f"flatten: 256 * 32 * 32 = {flat:,} features; a linear layer to a 64-number latent "
       f"has {flat * 64 + 64:,} weights, against {conv_params:,} in all three convolutions")
 record(CHAPTER, "big_encoder_flat_features", flat)
+record(CHAPTER, "big_encoder_linear_weights_millions", (flat * 64 + 64) / 1e6)
+record(CHAPTER, "big_encoder_linear_over_convs", (flat * 64 + 64) / conv_params)
 
 # %% [markdown]
 # The shapes check out: 256 → 128 → 64 → 32. The parameter count is the lesson hiding in
 # this design: the single linear layer that flattens `[256, 32, 32]` into 64 numbers holds
-# about **16.8 million** weights, some 25 times more than the three convolutions together.
+# about **{{big_encoder_linear_weights_millions:.1f}} million** weights, some
+# {{big_encoder_linear_over_convs:.0f}} times more than the three convolutions together.
 # That is one reason the autoencoders inside real image generators do not flatten at all:
 # Stable Diffusion's VAE stops at a *spatial* latent of shape `[4, 64, 64]` and never
 # squeezes it into one vector (chapter 0, and chapter 9). On 28×28 digits the flatten is
 # cheap (3,136 features) and gives us a vector latent we can plot.
 
 # %% [markdown]
-# ## 4. Train it live
+# ## 4. Lab: train it live
 #
 # 4,000 training digits, a 16-number bottleneck, Adam, mini-batches of 64. Each step
 # encodes a batch, decodes it, and lowers the reconstruction loss (binary cross-entropy,
@@ -260,12 +263,14 @@ def autoencoder_step(model):
 
 
 steps_16 = pick(2000, 150, fast_mode=FAST)
+x_train_on, x_test_on = x_train.to(DEVICE), x_test.to(DEVICE)  # evaluation data, moved once
 seed_everything(1)
+autoencoder.to(DEVICE)  # before train() builds the optimizer
 history_ae = train(autoencoder.parameters(), autoencoder_step(autoencoder),
                    minibatches(x_train, batch_size=BATCH, generator=generator),
-                   steps=steps_16, lr=2e-3, desc="autoencoder, z in R^16")
+                   steps=steps_16, lr=2e-3, desc="autoencoder, z in R^16", device=DEVICE)
 autoencoder.eval()
-errors_ae = reconstruction_errors(autoencoder.encode, autoencoder.decode, x_test)
+errors_ae = reconstruction_errors(autoencoder.encode, autoencoder.decode, x_test_on)
 print(f"trained {len(history_ae['loss'])} steps in {history_ae.seconds:.1f} s; test digits: "
       f"BCE {errors_ae['bce']:.1f} nats per image, squared error {errors_ae['mse']:.4f} per pixel")
 record(CHAPTER, "ae16_train_seconds", history_ae.seconds)
@@ -280,7 +285,7 @@ record(CHAPTER, "pca16_test_mse", pca_mse)
 showcase = torch.stack([x_test[(y_test == d).nonzero()[i, 0]] for i in range(2)
                         for d in range(10)])  # [20, 1, 28, 28]: two of each digit
 with torch.no_grad():
-    showcase_hat = torch.sigmoid(autoencoder(showcase))  # [20, 1, 28, 28]
+    showcase_hat = torch.sigmoid(autoencoder(showcase.to(DEVICE))).cpu()  # [20, 1, 28, 28]
 fig = plt.figure(figsize=(11, 3.2))
 grid = fig.add_gridspec(2, 2, width_ratios=[1, 2.2])
 ax = loss_curves(fig.add_subplot(grid[:, 0]), history_ae, ["loss"])
@@ -293,8 +298,9 @@ plt.show()
 
 # %% [markdown]
 # It works: 16 numbers are enough to redraw digits the network has never seen, strokes
-# and slant included, slightly blurred. After a full run the autoencoder's squared error is
-# less than half that of the best *linear* code of the same size (PCA, the linear
+# and slant included, slightly blurred. After the full run the autoencoder's squared error
+# on the test digits is {{ae16_test_mse:.4f}} per pixel, less than half the
+# {{pca16_test_mse:.4f}} of the best *linear* code of the same size (PCA, the linear
 # autoencoder of chapter 0): a non-linear encoder can bend its coordinates along the curved
 # surface the digits live on. (The fast mode used by the graders trains for a few seconds
 # only and does not get there.)
@@ -349,15 +355,15 @@ def vae_step(model):
 
 steps_2d = pick(2000, 250, fast_mode=FAST)
 seed_everything(2)
-ae2 = ConvAutoencoder(latent_dim=2)
+ae2 = ConvAutoencoder(latent_dim=2).to(DEVICE)
 history_ae2 = train(ae2.parameters(), autoencoder_step(ae2),
                     minibatches(x_train, batch_size=BATCH, generator=generator),
-                    steps=steps_2d, lr=2e-3, desc="autoencoder, z in R^2")
+                    steps=steps_2d, lr=2e-3, desc="autoencoder, z in R^2", device=DEVICE)
 seed_everything(2)
-vae2 = ConvVAE(latent_dim=2)
+vae2 = ConvVAE(latent_dim=2).to(DEVICE)
 history_vae2 = train(vae2.parameters(), vae_step(vae2),
                      minibatches(x_train, batch_size=BATCH, generator=generator),
-                     steps=steps_2d, lr=2e-3, desc="VAE, z in R^2")
+                     steps=steps_2d, lr=2e-3, desc="VAE, z in R^2", device=DEVICE)
 ae2.eval()
 vae2.eval()
 print(f"2-D autoencoder: {history_ae2.seconds:.1f} s; 2-D VAE: {history_vae2.seconds:.1f} s "
@@ -367,10 +373,10 @@ record(CHAPTER, "vae2_train_seconds", history_vae2.seconds)
 
 # %%
 seed_everything(1)
-vae16 = ConvVAE(latent_dim=LATENT)
+vae16 = ConvVAE(latent_dim=LATENT).to(DEVICE)
 history_vae16 = train(vae16.parameters(), vae_step(vae16),
                       minibatches(x_train, batch_size=BATCH, generator=generator),
-                      steps=steps_16, lr=2e-3, desc="VAE, z in R^16")
+                      steps=steps_16, lr=2e-3, desc="VAE, z in R^16", device=DEVICE)
 vae16.eval()
 print(f"16-D VAE: {history_vae16.seconds:.1f} s ({steps_16} steps)")
 record(CHAPTER, "vae16_train_seconds", history_vae16.seconds)
@@ -386,17 +392,17 @@ record(CHAPTER, "vae16_train_seconds", history_vae16.seconds)
 # needs the codes in hand. **Regenerate** draws a new subset of digits and new points.
 
 # %%
-with torch.no_grad():
-    z_ae2 = ae2.encode(x_test)  # [1000, 2]
-    mu_vae2, _ = vae2.encode(x_test)  # [1000, 2]
+with torch.no_grad():  # codes back on the CPU, for plots and samplers
+    z_ae2 = ae2.encode(x_test_on).cpu()  # [1000, 2]
+    mu_vae2 = vae2.encode(x_test_on)[0].cpu()  # [1000, 2]
 box_low, box_high = z_ae2.min(0).values, z_ae2.max(0).values  # [2], [2]
 
 
 def decoder_images(model):
-    """z [M, d] -> images [M, 1, 28, 28] in [0, 1], without gradients."""
+    """z [M, d] -> images [M, 1, 28, 28] in [0, 1] on the CPU, without gradients."""
     def decode(z):
         with torch.no_grad():
-            return torch.sigmoid(model.decode(z))
+            return torch.sigmoid(model.decode(z.to(model_device(model)))).cpu()
     return decode
 
 
@@ -430,18 +436,23 @@ display(interactive(
     [Regenerate("seed", 0), Choice("sampler", ("N(0, I)", "uniform in the code box"),
                                    label="random points")],
     name="latent_space", chapter=CHAPTER))
+radius95 = float(mu_vae2.norm(dim=1).quantile(0.95))
 print(f"autoencoder codes span z1 in [{box_low[0]:.1f}, {box_high[0]:.1f}], "
       f"z2 in [{box_low[1]:.1f}, {box_high[1]:.1f}]; VAE means: mean "
-      f"{mu_vae2.mean(0).numpy().round(2)}, std {mu_vae2.std(0).numpy().round(2)}")
+      f"{mu_vae2.mean(0).numpy().round(2)}, std {mu_vae2.std(0).numpy().round(2)}, "
+      f"95% within radius {radius95:.1f}")
+record(CHAPTER, "ae2_code_span", float((box_high - box_low).max()))
+record(CHAPTER, "vae2_mu_radius95", radius95)
 
 # %% [markdown]
 # **What to notice.**
 #
 # * **Where and how big.** The autoencoder put its codes wherever training happened to
-#   push them: off centre, spread over ten units or more, with some digits (often the 1s)
-#   flung out along long arms. Nothing in its loss mentions location or scale, so another
-#   seed puts them somewhere else. Its N(0, I) crosses huddle in one small part of the map.
-#   The VAE's means sit mostly within a radius of about 3 around the origin, and its
+#   push them: off centre, spread over {{ae2_code_span:.0f}} units along its wider axis in
+#   the full run, with some digits (often the 1s) flung out along long arms. Nothing in
+#   its loss mentions location or scale, so another random seed puts them somewhere else.
+#   Its N(0, I) crosses huddle in one small part of the map. In the full run 95% of the
+#   VAE's means sit within a radius of {{vae2_mu_radius95:.1f}} of the origin, and its
 #   N(0, I) crosses spread over the whole cloud: the KL term charges every code for
 #   leaving the standard normal.
 # * **Gaps.** The autoencoder leaves wide empty regions between and around its clusters:
@@ -462,9 +473,9 @@ print(f"autoencoder codes span z1 in [{box_low[0]:.1f}, {box_high[0]:.1f}], "
 # Gaussian with the mean and spread of its codes, dimension by dimension.
 
 # %%
-with torch.no_grad():
-    z_ae16 = autoencoder.encode(x_test)  # [1000, 16]
-    mu_vae16, _ = vae16.encode(x_test)  # [1000, 16]
+with torch.no_grad():  # codes back on the CPU, for the samplers below
+    z_ae16 = autoencoder.encode(x_test_on).cpu()  # [1000, 16]
+    mu_vae16 = vae16.encode(x_test_on)[0].cpu()  # [1000, 16]
 samplers = {
     "2-D autoencoder, z ~ N(0, I)": (ae2, standard_normal(2)),
     "2-D autoencoder, z uniform in its code box": (ae2, uniform_in_box(box_low, box_high)),
@@ -538,26 +549,35 @@ for name in codes:
 print("\nmean RMS pixel distance to the nearest training digit")
 for name in codes:
     print(f"{name:18s}" + "".join(f"{distance[name, kind]:17.3f}" for kind in kinds))
+KIND_KEYS = {"reconstructions": "reconstructions", "N(0, I)": "prior", "code box": "box",
+             "fitted Gaussian": "fitted", "midpoints": "midpoints"}  # names of the figures
 for name in codes:
-    record(CHAPTER, f"garbage_{SHORT[name]}", {kind: flagged[name, kind] for kind in kinds})
+    record(CHAPTER, f"garbage_{SHORT[name]}", {KIND_KEYS[k]: flagged[name, k] for k in kinds})
+midpoint_shares = [flagged[name, "midpoints"] for name in codes]
+record(CHAPTER, "garbage_midpoints_min", min(midpoint_shares))
+record(CHAPTER, "garbage_midpoints_max", max(midpoint_shares))
 
 # %% [markdown]
-# **Reading the table.** The figures quoted here are from our full run; yours, and the
-# fast mode's, move by several points, but the pattern holds.
+# **Reading the table.** The figures quoted here are from the course's full run; yours,
+# and the fast mode's, move by several points, but the pattern holds.
 #
 # * **N(0, I)**, the only recipe that needs no codes in hand, is where the two models part:
-#   about three quarters of the 16-D autoencoder's samples are flagged against under a
-#   third of the 16-D VAE's, and in 2-D about twice as many for the autoencoder (28%
-#   against 13%).
-# * **The code box** is as good as a reconstruction in 2-D, for both models. In 16-D more
-#   than half of its samples are garbage, for *both* models: a box is the wrong shape for
-#   a cloud of codes, even a VAE's.
+#   {{garbage_ae16/prior:.0%}} of the 16-D autoencoder's samples are flagged against
+#   {{garbage_vae16/prior:.0%}} of the 16-D VAE's, and in 2-D more than twice as many for the
+#   autoencoder ({{garbage_ae2/prior:.0%}} against {{garbage_vae2/prior:.0%}}).
+# * **The code box** is about as good as a reconstruction in 2-D, for both models
+#   ({{garbage_ae2/box:.0%}} and {{garbage_vae2/box:.0%}} flagged). In 16-D more than half
+#   of its samples are garbage, for *both* models ({{garbage_ae16/box:.0%}} and
+#   {{garbage_vae16/box:.0%}}): a box is the wrong shape for a cloud of codes, even a VAE's.
 # * **A Gaussian fitted to the codes** is the simplest repair after the fact, and it still
-#   breaks about a third of the 16-D autoencoder's samples. (Fitting a much better density
-#   to the codes is a real option: it is what the two-stage generators of chapter 10 do.)
-# * **Midpoints** between two real codes are rarely flagged (7-11%, against the 5%
-#   baseline), for either model. On these digits the dead zones are not so much
-#   *between* codes as *around* them, off the thin region the codes occupy.
+#   breaks {{garbage_ae16/fitted:.0%}} of the 16-D autoencoder's samples. (Fitting a much
+#   better density to the codes is a real option: it is what the two-stage generators of
+#   chapter 10 do.)
+# * **Midpoints** between two real codes are seldom flagged
+#   ({{garbage_midpoints_min:.1%}} to {{garbage_midpoints_max:.1%}} over the four models,
+#   a few points above the 5% baseline and far below the autoencoders' N(0, I) samples).
+#   On these digits the dead zones are not so much *between* codes as *around* them, off
+#   the thin region the codes occupy.
 #
 # The VAE is not perfect either: a fair share of its prior samples are flagged too, partly
 # because its codes do not fill N(0, I) evenly (look at the 1s, outside the circle).
@@ -681,9 +701,10 @@ plt.show()
 # the middle images may change class on the way: a straight line from one cluster to
 # another crosses the clusters that lie between them.
 #
-# The beginner's path warns that the midpoint of two autoencoder codes *might* decode to
-# noise. On these digits it does not: the table of section 7 flags 7-11% of midpoints for
-# either model, barely above the 5% baseline. The decoder is smooth near the data, and a
+# A warning often repeated about autoencoders says that the midpoint of two codes *might*
+# decode to noise. On these digits it does not: the table of section 7 flags
+# {{garbage_midpoints_min:.1%}} to {{garbage_midpoints_max:.1%}} of the midpoints, a few
+# points above the 5% baseline, for either model. The decoder is smooth near the data, and a
 # segment between two codes stays near it. What the plain autoencoder lacks is not smooth
 # paths between inputs you already have, but a known region to **sample** new codes from,
 # and any guarantee about the rest of the space.
@@ -707,7 +728,7 @@ print(f"{'model':17s} {'split':6s} {'BCE (nats/image)':>17s} {'squared error/pix
 for name, model in models.items():
     is_vae = isinstance(model, ConvVAE)
     encode = (lambda x, m=model: m.encode(x)[0]) if is_vae else model.encode
-    for split, x in {"train": x_train[:len(x_test)], "test": x_test}.items():
+    for split, x in {"train": x_train_on[:len(x_test)], "test": x_test_on}.items():
         err = reconstruction_errors(encode, model.decode, x)
         if is_vae:
             with torch.no_grad():
@@ -720,14 +741,18 @@ for name in models:
     record(CHAPTER, f"{SHORT[name]}_test_mse", table[name, "test"]["mse"])
     record(CHAPTER, f"{SHORT[name]}_train_bce", table[name, "train"]["bce"])
 record(CHAPTER, "vae16_test_kl", table["16-D VAE", "test"]["kl"])
+record(CHAPTER, "vae16_test_nelbo", table["16-D VAE", "test"]["bce"]
+       + table["16-D VAE", "test"]["kl"])
 record(CHAPTER, "vae2_test_kl", table["2-D VAE", "test"]["kl"])
 
 # %% [markdown]
-# **Reading the table.** In our full run the VAE paid a few nats of reconstruction on the
-# test digits (about 162 against 157 in 2-D, 78 against 76 in 16-D) and more on the
-# training digits in 16-D (63 against 59). Its total loss, reconstruction plus KL (the
-# negative ELBO of chapter 3), is about 102 nats per 16-D test digit against the
-# autoencoder's 76: the 24 nats of KL are what an organized latent space costs here. The
+# **Reading the table.** In the full run the VAE paid a little reconstruction on the
+# test digits ({{vae2_test_bce:.1f}} against {{ae2_test_bce:.1f}} in 2-D,
+# {{vae16_test_bce:.1f}} against {{ae16_test_bce:.1f}} in 16-D) and more on the training
+# digits in 16-D ({{vae16_train_bce:.1f}} against {{ae16_train_bce:.1f}}). Its total loss,
+# reconstruction plus KL (the negative ELBO of chapter 3), is {{vae16_test_nelbo:.1f}} nats
+# per 16-D test digit against the autoencoder's {{ae16_test_bce:.1f}}: the
+# {{vae16_test_kl:.1f}} nats of KL are what an organized latent space costs here. The
 # price is modest on 28×28 digits; on large images, where the fine detail is what users
 # notice, it is the central trade-off. (In the fast mode the short training can even
 # reverse the 2-D ordering: the price shows once both models are trained.)
@@ -750,8 +775,8 @@ record(CHAPTER, "vae2_test_kl", table["2-D VAE", "test"]["kl"])
 # The autoencoder's loss only looks at codes of training images: it asks the decoder to
 # redraw each input from that input's code and says nothing about any other point. The
 # decoder's output between or far from the clusters is never checked, so nothing makes it
-# a digit; in 16 dimensions more than half of the random points of the code box, and most
-# N(0, I) points, decoded to garbage. The VAE's loss adds noise to each code, so the
+# a digit; in 16 dimensions {{garbage_ae16/box:.0%}} of the random points of the code box,
+# and {{garbage_ae16/prior:.0%}} of the N(0, I) points, decoded to garbage. The VAE's loss adds noise to each code, so the
 # decoder must redraw the digit from a whole neighbourhood around its mean, and the KL
 # term pulls all those neighbourhoods into one N(0, I) cloud: the clouds overlap and fill
 # the region the prior samples from, which is why most N(0, I) samples of the VAE decode
@@ -795,7 +820,7 @@ assert answer_q1 == "b"
 #   $[0, 1]$); no labels are needed.
 # * Convolutions shrink an image to $\lfloor (n + 2p - k)/s \rfloor + 1$ pixels per side:
 #   28 → 14 → 7 here, 256 → 128 → 64 → 32 in a typical image encoder, whose flattening
-#   linear layer alone would hold 16.8 M weights.
+#   linear layer alone would hold {{big_encoder_linear_weights_millions:.1f}} M weights.
 # * A 16-number code redraws unseen digits well: the autoencoder is a good compressor.
 # * Its latent space is not organized: codes sit at an arbitrary place and scale, with dead
 #   zones between them; decoded random points are garbage, the more so in more dimensions.
@@ -804,3 +829,18 @@ assert answer_q1 == "b"
 #
 # Next: **Chapter 2, the variational trick**: encoding to a distribution, and the
 # reparameterization that lets gradients through the sampling.
+
+# %% [markdown]
+# ## References
+#
+# * Rumelhart, D. E., Hinton, G. E. and Williams, R. J. (1986). Learning internal
+#   representations by error propagation. In *Parallel Distributed Processing*, vol. 1,
+#   MIT Press. (Networks trained to reproduce their input through a narrow hidden layer.)
+# * Hinton, G. E. and Salakhutdinov, R. R. (2006). Reducing the dimensionality of data with
+#   neural networks. *Science*, 313(5786). (Deep autoencoders beat PCA on digits and faces.)
+# * Dumoulin, V. and Visin, F. (2016). A guide to convolution arithmetic for deep learning.
+#   arXiv:1603.07285. (The output-size formulas of convolutions and transposed ones.)
+# * Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes. *ICLR*. (The VAE
+#   previewed in sections 5-10.)
+# * Rombach, R. et al. (2022). High-resolution image synthesis with latent diffusion
+#   models. *CVPR*. (A spatial latent instead of a flattened vector.)

@@ -93,9 +93,9 @@ print("mu:", tuple(mu.shape), " logvar:", tuple(logvar.shape), " sigma = exp(log
       tuple(torch.exp(0.5 * logvar).shape))
 
 # %% [markdown]
-# **A worked number.** The beginner's path follows one latent dimension with
-# $\mu = 2.3$ and $\log\sigma^2 = -1.39$, so $\sigma = e^{-1.39/2} = e^{-0.695} = 0.499$,
-# which it rounds to $0.5$ (the exact log-variance of $\sigma = 0.5$ is
+# **A worked number.** Follow one latent dimension whose encoder outputs
+# $\mu = 2.3$ and $\log\sigma^2 = -1.39$. Then $\sigma = e^{-1.39/2} = e^{-0.695} = 0.499$,
+# which we round to $0.5$ (the exact log-variance of $\sigma = 0.5$ is
 # $2\log 0.5 = -1.386$). A sample is then $z = 2.3 + 0.5\,\varepsilon$ with
 # $\varepsilon \sim \mathcal N(0, 1)$.
 
@@ -233,7 +233,7 @@ assert not torch.allclose(reparameterize(_m, _l), reparameterize(_m, _l)), "eps 
 
 # %% [markdown]
 # Draw many samples with your function and compare their mean and spread with $\mu$ and
-# $\sigma$ (for the beginner's-path numbers, $\mu = 2.3$, $\log\sigma^2 = -1.39$):
+# $\sigma$ (for the worked numbers of section 1, $\mu = 2.3$, $\log\sigma^2 = -1.39$):
 
 # %%
 sample = check_reparameterize.use(reparameterize)
@@ -304,7 +304,7 @@ record(CHAPTER, "sample_std", z_draws.std())
 # back to the encoder is differentiable.
 
 # %% [markdown]
-# ### The numeric part: ask autograd
+# ### Build it (numeric part): ask autograd
 #
 # Write `reparam_gradients(mu, sigma, eps)` that returns the pair
 # `(dz_dmu, dz_dsigma)` as Python floats, computed **with autograd**: make `mu` and `sigma`
@@ -343,29 +343,30 @@ assert _first == _second, "a second call must not accumulate gradients from the 
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The seed's example: $\mu = 2.3$, $\sigma = 0.5$ and one noise draw. Autograd confirms
-# $\partial z/\partial\mu = 1$ and $\partial z/\partial\sigma = \varepsilon$; the cell also
+# The worked numbers of section 1: $\mu = 2.3$, $\sigma = 0.5$ and one noise draw.
+# Autograd confirms $\partial z/\partial\mu = 1$ and $\partial z/\partial\sigma =
+# \varepsilon$; the cell also
 # differentiates with respect to the log-variance the encoder actually outputs, and
 # compares with the chain rule $\varepsilon\sigma/2$.
 
 # %%
 derivatives = check_reparam_gradients.use(reparam_gradients)
-eps_seed = float(torch.randn(()))
-dz_dmu, dz_dsigma = derivatives(2.3, 0.5, eps_seed)
-print(f"eps = {eps_seed:.4f}:  dz/dmu = {dz_dmu:.4f},  dz/dsigma = {dz_dsigma:.4f}")
+eps_draw = float(torch.randn(()))
+dz_dmu, dz_dsigma = derivatives(2.3, 0.5, eps_draw)
+print(f"eps = {eps_draw:.4f}:  dz/dmu = {dz_dmu:.4f},  dz/dsigma = {dz_dsigma:.4f}")
 s = torch.tensor(2 * math.log(0.5), requires_grad=True)  # log sigma^2 = -1.386
-z = 2.3 + torch.exp(0.5 * s) * eps_seed
+z = 2.3 + torch.exp(0.5 * s) * eps_draw
 z.backward()
 print(f"dz/dlogvar from autograd {s.grad.item():.4f}, from the chain rule eps * sigma / 2 = "
-      f"{eps_seed * 0.5 / 2:.4f}")
+      f"{eps_draw * 0.5 / 2:.4f}")
 record(CHAPTER, "dz_dmu", dz_dmu)
-record(CHAPTER, "dz_dsigma_minus_eps", dz_dsigma - eps_seed)
+record(CHAPTER, "dz_dsigma_minus_eps", dz_dsigma - eps_draw)
 
 # %% [markdown]
 # ## 5. The gradient reaches the encoder of a real VAE
 #
-# The tutorial's sanity check [b]: push a batch of real MNIST digits through the VAE
-# encoder, sample with your `reparameterize`, decode, and backpropagate the
+# A check worth running on any VAE implementation: push a batch of real MNIST digits
+# through the VAE encoder, sample with your `reparameterize`, decode, and backpropagate the
 # **reconstruction** loss alone (binary cross-entropy; the KL term, which also touches the
 # encoder, is the next chapter's). Then do the same with `Normal(mu, std).sample()`, the
 # sampler a first attempt often reaches for. What reaches the two encoder heads?
@@ -374,7 +375,7 @@ record(CHAPTER, "dz_dsigma_minus_eps", dz_dsigma - eps_seed)
 def reconstruction_grads(sampler, x):
     """Gradient norms at the encoder heads after backpropagating the BCE reconstruction."""
     torch.manual_seed(1)
-    model = MLPVAE(h_dim=256, depth=1, z_dim=8, reparameterize=sampler)
+    model = MLPVAE(h_dim=256, depth=1, z_dim=8, reparameterize=sampler).to(DEVICE)
     logits, mu, logvar, z = model(x)
     recon = F.binary_cross_entropy_with_logits(logits, x.flatten(1), reduction="none")
     recon.sum(dim=1).mean().backward()
@@ -387,24 +388,27 @@ def sample_without_trick(mu, logvar):
     return Normal(mu, torch.exp(0.5 * logvar)).sample()
 
 
-x_batch = x_train[:128]  # [128, 1, 28, 28]
+x_batch = x_train[:128].to(DEVICE)  # [128, 1, 28, 28], on the model's device
 for name, sampler in [("reparameterize", sample), ("Normal(...).sample()", sample_without_trick)]:
     grads = reconstruction_grads(sampler, x_batch)
     norms = {k: (0.0 if g is None else float(g.norm())) for k, g in grads.items()}
     print(f"{name:22s}" + "".join(f"  |dL/d {k}| = {v:8.4f}" for k, v in norms.items()))
-    if name == "reparameterize":
-        record(CHAPTER, "grad_norm_mu_head", norms["mu head"])
-        record(CHAPTER, "grad_norm_logvar_head", norms["logvar head"])
+    prefix = "grad_norm" if name == "reparameterize" else "sample_grad_norm"
+    record(CHAPTER, f"{prefix}_mu_head", norms["mu head"])
+    record(CHAPTER, f"{prefix}_logvar_head", norms["logvar head"])
+    record(CHAPTER, f"{prefix}_decoder", norms["decoder"])
 
 # %% [markdown]
-# With the trick both heads get a gradient (the check passes: $dL/d\mu \ne 0$ and
-# $dL/d\log\sigma^2 \ne 0$). With `.sample()` the decoder still learns, but the encoder
-# heads get **nothing** (`None`, printed as 0): the reconstruction loss cannot teach the
-# encoder what to encode. `torch.normal(mu, std)` is no better: it returns zeros as the
+# With the trick both heads get a gradient ($dL/d\mu \ne 0$ and $dL/d\log\sigma^2 \ne 0$:
+# norms of {{grad_norm_mu_head:.2f}} and {{grad_norm_logvar_head:.2f}} in the recorded run).
+# With `.sample()` the decoder still learns (gradient norm {{sample_grad_norm_decoder:.2f}}),
+# but the encoder heads get **nothing**: {{sample_grad_norm_mu_head:.1f}} and
+# {{sample_grad_norm_logvar_head:.1f}} (the gradient is `None`, printed as 0). The
+# reconstruction loss cannot teach the encoder what to encode. `torch.normal(mu, std)` is no better: it returns zeros as the
 # gradient. A VAE written that way trains its decoder on noise and never its encoder.
 
 # %% [markdown]
-# ## 6. Experiment: how good is the reparameterized gradient?
+# ## 6. Lab: how good is the reparameterized gradient?
 #
 # Strip the VAE down to its core problem: estimate the gradient
 # $\frac{\partial}{\partial\mu}\,\mathbb E_{z \sim \mathcal N(\mu, \sigma^2)}[f(z)]$ from $N$
@@ -466,6 +470,10 @@ print(f"\nclosed-form variance of one sample: pathwise {closed['pathwise']:.0f},
       f"(ratio {closed['score function'] / closed['pathwise']:.1f})")
 ratio_measured = table["score function"]["var"][0] / table["pathwise"]["var"][0]
 record(CHAPTER, "variance_ratio_score_over_pathwise_n1", ratio_measured)
+record(CHAPTER, "variance_n1_pathwise", table["pathwise"]["var"][0])
+record(CHAPTER, "variance_n1_score_function", table["score function"]["var"][0])
+record(CHAPTER, "variance_closed_form_pathwise", closed["pathwise"])
+record(CHAPTER, "variance_closed_form_score_function", closed["score function"])
 record(CHAPTER, "variance_table", {  # None where a cell was not computed (JSON has no NaN)
     name: {"n": sample_sizes, **{k: [None if math.isnan(v) else v for v in vals]
                                  for k, vals in table[name].items()}} for name in table})
@@ -500,9 +508,12 @@ plt.show()
 # **Reading the plot.** Every line falls with slope $-1$: averaging $N$ independent samples
 # divides the variance by $N$. The lines are parallel, so the ratio between them is the same
 # at every $N$, and it is large: with one sample the score-function estimate has a variance
-# of about 222 against 4 for the pathwise one (closed forms: $4\sigma^2$ and
-# $(a^4 + 18a^2\sigma^2 + 15\sigma^4)/\sigma^2 - 4a^2$ with $a = \mu - 3$). REINFORCE needs
-# roughly **55 times as many samples** for the same accuracy here; the baseline narrows the
+# of {{variance_n1_score_function:.0f}} against {{variance_n1_pathwise:.2f}} for the pathwise
+# one in the recorded run (closed forms: $4\sigma^2 = {{variance_closed_form_pathwise:.0f}}$ and
+# $(a^4 + 18a^2\sigma^2 + 15\sigma^4)/\sigma^2 - 4a^2 = {{variance_closed_form_score_function:.0f}}$
+# with $a = \mu - 3$). REINFORCE needs roughly
+# **{{variance_ratio_score_over_pathwise_n1:.0f}} times as many samples** for the same
+# accuracy here; the baseline narrows the
 # gap but does not close it. A VAE has millions of parameters and a many-dimensional $z$,
 # where the gap only widens, which is why VAEs are trained with the reparameterization
 # trick, using a single sample of $z$ per image.
@@ -601,9 +612,29 @@ assert answer_q2 == "b"
 #   $\partial z/\partial\log\sigma^2 = \varepsilon\sigma/2$.
 # * `Normal(mu, std).sample()` and `torch.normal` give the right numbers but no gradient to
 #   the encoder.
-# * Against the score-function estimator, the pathwise gradient had about 55× less variance
-#   on a simple quadratic; the score function remains the tool when $f$ is not
+# * Against the score-function estimator, the pathwise gradient had
+#   {{variance_ratio_score_over_pathwise_n1:.0f}}× less variance on a simple quadratic; the score function remains the tool when $f$ is not
 #   differentiable.
 #
 # Next: **Chapter 3, the ELBO**: what the VAE maximizes, the closed-form KL, and how tight
 # the bound is on a model whose likelihood we can compute exactly.
+
+# %% [markdown]
+# ## References
+#
+# * Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes. *ICLR*. (The VAE
+#   and the reparameterization trick.)
+# * Rezende, D. J., Mohamed, S. and Wierstra, D. (2014). Stochastic backpropagation and
+#   approximate inference in deep generative models. *ICML*. (The same trick, found
+#   independently.)
+# * Williams, R. J. (1992). Simple statistical gradient-following algorithms for
+#   connectionist reinforcement learning. *Machine Learning*, 8. (REINFORCE, the
+#   score-function estimator, with baselines.)
+# * Mohamed, S., Rosca, M., Figurnov, M. and Mnih, A. (2020). Monte Carlo gradient
+#   estimation in machine learning. *JMLR*, 21. (Pathwise against score-function
+#   estimators, and their variances.)
+# * Jang, E., Gu, S. and Poole, B. (2017). Categorical reparameterization with
+#   Gumbel-softmax. *ICLR*. (A relaxation for discrete latents, chapter 10.)
+# * Bengio, Y., Léonard, N. and Courville, A. (2013). Estimating or propagating gradients
+#   through stochastic neurons for conditional computation. arXiv:1308.3432. (The
+#   straight-through estimator of chapters 5-7.)

@@ -15,8 +15,8 @@
 # # Chapter 3 · The ELBO: the objective a VAE maximizes
 #
 # **You will:** derive the evidence lower bound (ELBO) from $\log p(x)$ and the closed-form
-# KL divergence between Gaussians; write `kl_standard_normal` and check the beginner's
-# path's worked numbers with it (two of them are wrong); see, on a model of real digits
+# KL divergence between Gaussians; write `kl_standard_normal` and check a widely repeated
+# worked table with it (two of its numbers are wrong); see, on a model of real digits
 # whose likelihood is exact, that the ELBO's gap is precisely the KL to the true posterior;
 # write the IWAE bound and watch it climb to $\log p(x)$; and train VAEs on MNIST at seven
 # settings of the reconstruction/KL balance to see the tug-of-war for yourself.
@@ -129,7 +129,7 @@ print("fast mode" if FAST else "full mode")
 # one objective trains both.
 
 # %% [markdown]
-# ### The numeric part: Jensen's inequality with three weights
+# ### Build it (numeric part): Jensen's inequality with three weights
 #
 # Step 2 says that the log of an average is at least the average of the logs. Take three
 # importance weights $w = p(x, z_k)/q(z_k \mid x)$ for three samples $z_k$:
@@ -157,6 +157,26 @@ assert jensen[0] >= jensen[1], "Jensen: log of the mean >= mean of the logs"
 # The gap $\log 3.5 - \tfrac13\log 8 = 1.253 - 0.693 = 0.56$ exists because the weights
 # differ; if $q$ were the true posterior, every $w$ would equal $p(x)$ and the two numbers
 # would coincide. Section 7 turns the left-hand side into a whole family of bounds.
+#
+# **One objective, two jobs.** The gap identity of the derivation reads, with the decoder's
+# parameters $\theta$ written out,
+#
+# $$\text{ELBO}(\theta, q) = \log p_\theta(x) - \mathrm{KL}\big(q(z \mid x) \,\|\,
+# p_\theta(z \mid x)\big).$$
+#
+# Read it from the right when training moves each part:
+#
+# * **the encoder** $q$ does not appear in $\log p_\theta(x)$ at all, so every nat the ELBO
+#   gains through $q$ is a nat less of gap: a better encoder *tightens the bound* (its $q$
+#   moves towards the true posterior);
+# * **the decoder** $\theta$ appears in both terms, so a gain through $\theta$ either
+#   *improves the model* (a higher $\log p_\theta(x)$) or makes the posterior easier for
+#   $q$ to match (a smaller gap).
+#
+# Maximizing one number therefore fits the model and fits the approximate posterior at the
+# same time. The ELBO alone cannot tell how a gain splits between the two; section 6 can,
+# on a model whose $\log p(x)$ is exact: there $\log p(x)$ stays put while $q$ moves
+# towards the posterior, and the ELBO rises by exactly as much as the gap shrinks.
 #
 # ## 3. The two terms, and what each one wants
 #
@@ -283,11 +303,12 @@ assert bool((kl_standard_normal(torch.randn(50, 3), torch.randn(50, 3)) >= 0).al
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### The beginner's path's numbers, recomputed with your function
+# ### Worked numbers, recomputed with your function
 #
-# The beginner's path works two single-dimension examples: an encoder output of
+# Two single-dimension examples are often worked by hand: an encoder output of
 # $\mu = 3.0, \sigma = 0.2$ ("KL = 5.63, a big penalty") and $\mu = 0.1, \sigma = 0.9$
-# ("KL = 0.015, almost free"). Then it tabulates a 4-dimensional latent.
+# ("KL = 0.015, almost free"). A widely repeated worked example then tabulates a
+# 4-dimensional latent. Recompute all of them.
 
 # %%
 kl = check_kl_standard_normal.use(kl_standard_normal)
@@ -299,41 +320,44 @@ record(CHAPTER, "kl_mu3_sigma0.2", kl_examples[0])
 record(CHAPTER, "kl_mu0.1_sigma0.9", kl_examples[1])
 
 # %% [markdown]
-# Both agree with the path: $\tfrac12(9 + 0.04 + 3.219 - 1) = 5.629 \approx 5.63$, and
-# $\tfrac12(0.01 + 0.81 + 0.2107 - 1) = 0.01536$, which the path prints as $0.015$ after
-# rounding $-\log 0.81 = 0.2107$ to $0.21$ (exactly it rounds to $0.0154$). Now the
+# Both quoted values hold up: $\tfrac12(9 + 0.04 + 3.219 - 1) = 5.629 \approx 5.63$, and
+# $\tfrac12(0.01 + 0.81 + 0.2107 - 1) = 0.01536$, usually printed as $0.015$ after rounding
+# $-\log 0.81 = 0.2107$ to $0.21$ (exactly it rounds to $0.0154$). Now the
 # 4-dimensional table, each row through your function as a one-dimensional latent, and the
 # total through the function as one 4-dimensional latent:
 
 # %%
 table_mu = torch.tensor([0.1, 2.5, 0.0, 0.3])
 table_var = torch.tensor([0.9, 0.1, 0.01, 1.2])  # sigma^2
-path_kl = ["0.008", "4.0", "1.8", "0.06"]  # the beginner's path's column, as printed
-path_total = 5.87
+quoted_kl = ["0.008", "4.0", "1.8", "0.06"]  # the widely repeated column, as printed
+quoted_total = 5.87
 per_dim = kl(table_mu[:, None], torch.log(table_var[:, None]))  # [4]: four 1-D latents
 total = float(kl(table_mu[None, :], torch.log(table_var[None, :]))[0])  # one 4-D latent
-print(f"{'dim':>3s} {'mu':>5s} {'sigma^2':>8s} {'KL (path)':>10s} {'KL (exact)':>11s}")
+print(f"{'dim':>3s} {'mu':>5s} {'sigma^2':>8s} {'KL (quoted)':>12s} {'KL (exact)':>11s}")
 for j in range(4):
-    decimals = len(path_kl[j].split(".")[1])  # compare at the precision the path printed
+    decimals = len(quoted_kl[j].split(".")[1])  # compare at the precision it was printed
     exact_rounded = round(float(per_dim[j]), decimals)
-    flag = "" if exact_rounded == float(path_kl[j]) else f"  <- the path is wrong: " \
+    flag = "" if exact_rounded == float(quoted_kl[j]) else f"  <- quoted value wrong: " \
         f"{exact_rounded:.{decimals}f} at its own precision"
-    print(f"{j:3d} {table_mu[j]:5.1f} {table_var[j]:8.2f} {path_kl[j]:>10s} "
+    print(f"{j:3d} {table_mu[j]:5.1f} {table_var[j]:8.2f} {quoted_kl[j]:>12s} "
           f"{per_dim[j]:11.4f}{flag}")
-print(f"total: the path says {path_total}, the exact sum is {total:.4f}")
-print(f"with beta = 10 the KL term is {10 * total:.1f} (the path says {10 * path_total:.1f})")
-record(CHAPTER, "kl_table_per_dim", per_dim)
+print(f"total: quoted {quoted_total}, the exact sum is {total:.4f}")
+print(f"with beta = 10 the KL term is {10 * total:.1f} (quoted: {10 * quoted_total:.1f})")
+record(CHAPTER, "kl_table_per_dim", {f"dim{j}": float(v) for j, v in enumerate(per_dim)})
 record(CHAPTER, "kl_table_total", total)
 
 # %% [markdown]
-# **Where the beginner's path is wrong.** Dimension 1 ($\mu = 2.5$, $\sigma^2 = 0.1$) has
-# $\tfrac12(6.25 + 0.1 + 2.303 - 1) = \mathbf{3.83}$, not 4.0, so the total is
-# $\mathbf{5.70}$, not 5.87 (and with $\beta = 10$ the KL term is 57.0, not 58.7). Dimension 3
-# is $0.054$, which the path prints as 0.06 (it rounds to 0.05). Dimensions 0 and 2 are right
-# up to rounding (0.0077 and 1.81). The path's conclusions survive: dimension 1 pays for a
-# mean far from zero, dimension 2 pays $1.8$ nats for being too certain (its
-# $-\log\sigma^2 = 4.6$ dominates), and with a reconstruction loss of about 150 nats the KL
-# is under 4% of the total at $\beta = 1$.
+# **Where the quoted table is wrong.** A widely repeated worked example gives 4.0 for
+# dimension 1 ($\mu = 2.5$, $\sigma^2 = 0.1$); it is
+# $\tfrac12(6.25 + 0.1 + 2.303 - 1) = $ **{{kl_table_per_dim/dim1:.2f}}**, because
+# $-\log 0.1$ is 2.303 (the 4.0 would need 2.65). So the total is
+# **{{kl_table_total:.2f}}**, not 5.87 (and with $\beta = 10$ the KL term is 57.0, not
+# 58.7). Dimension 3 is {{kl_table_per_dim/dim3:.3f}}, printed as 0.06 (it rounds to 0.05).
+# Dimensions 0 and 2 are right up to rounding ({{kl_table_per_dim/dim0:.4f}} and
+# {{kl_table_per_dim/dim2:.2f}}). The table's conclusions survive: dimension 1 pays for a
+# mean far from zero, dimension 2 pays {{kl_table_per_dim/dim2:.1f}} nats for being too
+# certain (its $-\log\sigma^2 = 4.6$ dominates), and with a reconstruction loss of about
+# 150 nats the KL is under 4% of the total at $\beta = 1$.
 
 # %% [markdown]
 # ## 6. The gap is the KL to the true posterior: a model whose $\log p(x)$ is exact
@@ -403,6 +427,7 @@ for i in range(0, len(ts), 4):
           f"{kl_post_t[i]:12.4f}")
 print(f"largest |gap - KL(q || posterior)| over all {len(ts)} q's: {mismatch:.2e} nats")
 record(CHAPTER, "elbo_prior_q", elbo_t[0])
+record(CHAPTER, "gap_prior_q", gap_t[0])
 record(CHAPTER, "elbo_true_posterior", elbo_t[-1])
 record(CHAPTER, "gap_identity_max_error", mismatch)
 
@@ -475,11 +500,12 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to notice.** The encoder that ignores $x$ ($t = 0$) pays a gap of about
-# 97 nats per digit: that is $\mathrm{KL}(p(z) \,\|\, p(z \mid x))$, the price of not
+# **What to notice.** The encoder that ignores $x$ ($t = 0$) pays a gap of
+# {{gap_prior_q:.1f}} nats per digit: that is $\mathrm{KL}(p(z) \,\|\, p(z \mid x))$, the price of not
 # looking at the image. As $q$ approaches the posterior the gap shrinks to exactly 0. A VAE
 # never reaches $t = 1$: its Gaussian family may not contain the true posterior, and one
-# encoder network must serve every image (the *amortization* gap), so its ELBO sits below
+# encoder network must serve every image (the *amortization* gap; Cremer, Li and Duvenaud,
+# ICML 2018), so its ELBO sits below
 # $\log p(x)$ by an unknown amount. The next bound narrows that gap without a better
 # encoder.
 
@@ -603,21 +629,22 @@ plt.show()
 # The $K = 1$ estimate agrees with the closed-form ELBO of $q_{0.5}$, and the bound climbs
 # towards the exact $\log p(x)$, fast at first and then slowly: each tenfold increase of
 # $K$ buys less. IWAE is the standard way to *report* a VAE's log-likelihood (with $K$ in the
-# thousands); training on $\mathcal L_K$ costs $K$ decoder passes per image and, as the
-# tutorial notes, optimizes the encoder for importance sampling rather than for matching
-# the posterior, which is not always better for the latent representation.
+# thousands); training on $\mathcal L_K$ costs $K$ decoder passes per image and optimizes
+# the encoder for importance sampling rather than for matching the posterior. Rainforth et
+# al. (ICML 2018) showed that as $K$ grows the encoder's gradient estimate gets noisier
+# relative to its size, so a tighter bound is not always a better-trained encoder.
 #
 # ## 8. Interactive: the tug-of-war on real VAEs
 #
 # Now a real VAE: the MLP encoder/decoder of chapter 2 (784-256-8, a Bernoulli decoder),
 # on dynamically binarized MNIST (each pixel is redrawn as 0 or 1 with its grey level as
-# probability, every time a digit is used). The beginner's path has two sliders, a
-# reconstruction weight and a KL weight, both at 5.0. Only their **ratio** matters for the
-# optimum: $a \cdot \text{recon} + b \cdot \text{KL}$ has the same minimizer as
+# probability, every time a digit is used). This trade-off is often shown with two
+# sliders, a reconstruction weight and a KL weight, say both at 5.0. Only their **ratio**
+# matters for the optimum: $a \cdot \text{recon} + b \cdot \text{KL}$ has the same minimizer as
 # $\text{recon} + \beta\,\text{KL}$ with $\beta = b/a$ (the overall scale only rescales the
-# gradient, which Adam largely normalizes away). So the seed's (5, 5) is $\beta = 1$, and
-# one slider over $\beta$ covers both. The cell below trains one VAE per $\beta$ (this is
-# the slow cell: 10 to 20 seconds per model on a laptop CPU in full mode), with your
+# gradient, which Adam largely normalizes away). So weights (5, 5) are $\beta = 1$, and
+# one slider over $\beta$ covers both. The cell below trains one VAE per $\beta$ (the
+# slow cell of the chapter; it prints each model's training time), with your
 # `kl_standard_normal` as the KL term.
 
 # %%
@@ -655,10 +682,10 @@ runs, models = [], {}
 for log2_beta in log2_betas:
     beta = 2.0**log2_beta
     torch.manual_seed(0)
-    model = MLPVAE(h_dim=256, depth=1, z_dim=8)
+    model = MLPVAE(h_dim=256, depth=1, z_dim=8).to(DEVICE)  # before the optimizer is built
     batches = minibatches(x_flat, batch_size=128, generator=torch.Generator().manual_seed(0))
     history = train(model.parameters(), vae_step(model, beta), batches, steps=steps, lr=1e-3,
-                    desc=f"beta = {beta:g}")
+                    desc=f"beta = {beta:g}", device=DEVICE)
     run = evaluate(model, beta)
     runs.append(run)
     models[beta] = model
@@ -683,7 +710,10 @@ display(interactive(
 # carries too little about the input. The prior samples are smooth, digit-like, but vague. Every model was trained on a
 # different objective, but the dashed curve is the same yardstick for all of them, the
 # negative ELBO at $\beta = 1$ (a bound on $-\log p(x)$): it is lowest at or near
-# $\beta = 1$, the only setting that actually maximizes the ELBO.
+# $\beta = 1$, the only setting that actually maximizes the ELBO (in the full run
+# {{beta_sweep/1/neg_elbo:.1f}} nats at $\beta = 1$, against
+# {{beta_sweep/0.125/neg_elbo:.1f}} at $\beta = 1/8$ and {{beta_sweep/8/neg_elbo:.1f}} at
+# $\beta = 8$).
 #
 # The same VAE gives a last IWAE number: its log-likelihood is unknown, but the bound still
 # climbs with $K$.
@@ -693,7 +723,7 @@ display(interactive(
 def vae_iwae(model, x, k, generator):
     """K-sample IWAE bound of a Bernoulli-decoder VAE for binary x [B, 784] -> [B]."""
     mu, logvar = model.encode(x)  # [B, z] each
-    eps = torch.randn(k, *mu.shape, generator=generator)  # [K, B, z]
+    eps = torch.randn(k, *mu.shape, generator=generator).to(mu.device)  # [K, B, z], CPU draw
     z = mu + torch.exp(0.5 * logvar) * eps  # [K, B, z]
     logits = model.decode(z.reshape(-1, mu.shape[1])).view(k, *x.shape)  # [K, B, 784]
     log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand(k, -1, -1),
@@ -707,19 +737,20 @@ vae_beta1 = models[1.0]
 n_iwae = pick(1000, 200, fast_mode=FAST)
 gen = torch.Generator().manual_seed(5)
 subset = torch.randperm(len(x_test_bin), generator=gen)[:n_iwae]  # all classes (data is sorted)
-vae_bounds = {k: float(vae_iwae(vae_beta1, x_test_bin[subset], k, gen).mean())
-              for k in [1, 5, 50]}
+x_iwae = x_test_bin[subset].to(DEVICE)  # [n_iwae, 784], on the model's device
+vae_bounds = {k: float(vae_iwae(vae_beta1, x_iwae, k, gen).mean()) for k in [1, 5, 50]}
 for k, value in vae_bounds.items():
     print(f"beta = 1 VAE, {n_iwae} test digits: L_{k:<2d} = {value:8.2f} nats")
 record(CHAPTER, "iwae_vae_beta1", {str(k): v for k, v in vae_bounds.items()})
 
 # %% [markdown]
 # $\mathcal L_1$ is this VAE's ELBO (compare its $-$ELBO in the sweep), and 50 importance
-# samples raise the bound by a few nats: the true $\log p(x)$ lies above all of these
+# samples raise the bound by a few nats (from {{iwae_vae_beta1/1:.1f}} to
+# {{iwae_vae_beta1/50:.1f}} in the full run): the true $\log p(x)$ lies above all of these
 # numbers, by an amount we cannot know for a neural decoder.
 
 # %% [markdown]
-# ## 9. Pattern recognition: the ELBO as a rate-distortion trade-off
+# ## 9. Checkpoint: the ELBO as a rate-distortion trade-off
 #
 # The right-hand panel of the interactive plots the same seven models in another plane:
 # the KL on the horizontal axis, the reconstruction loss on the vertical one. Information
@@ -729,19 +760,25 @@ record(CHAPTER, "iwae_vae_beta1", {str(k): v for k, v in vae_bounds.items()})
 # JPEG quality setting or an MP3 bit rate picks a point on theirs.
 #
 # **Your task (graded by hand).** In four to six sentences: (1) explain why raising
-# $\beta$ moves a model down and to the left along the rate axis and up the distortion axis,
-# using your own numbers from the sweep; (2) say why neither extreme is a good generative
+# $\beta$ moves a model to the left in the right-hand panel (less rate) and up (more
+# distortion), using your own numbers from the sweep; (2) say why neither extreme is a good generative
 # model; (3) name one other place in machine learning where information is squeezed through
 # a bottleneck and then used to reconstruct or predict, and say what plays the role of the
 # rate there.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "pattern_rate_distortion", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # **Model answer.** The loss is distortion + $\beta$ × rate, so $\beta$ is the price of one
-# nat of rate: as it grows, the optimizer buys less rate and accepts more distortion. In
-# the full-mode sweep, going from $\beta = 1/8$ to $\beta = 8$ cut the KL from 32 to 4 nats
-# per digit while the reconstruction loss rose from 102 to 145 nats; the points trace a
-# convex, decreasing curve, and each doubling of $\beta$ buys less rate for more
-# distortion at the right-hand end. At the low-$\beta$ end the
+# nat of rate: as it grows, the optimizer buys less rate and accepts more distortion, so
+# the model moves left and up in the plane. In the full-mode sweep, going from
+# $\beta = 1/8$ to $\beta = 8$ cut the KL from {{beta_sweep/0.125/kl:.0f}} to
+# {{beta_sweep/8/kl:.0f}} nats per digit while the reconstruction loss rose from
+# {{beta_sweep/0.125/recon:.0f}} to {{beta_sweep/8/recon:.0f}} nats; the points trace a
+# convex, decreasing curve, and a nat of rate costs more distortion the further left the
+# model sits: doubling $\beta$ from 1/8 to 1/4 gave up KL from {{beta_sweep/0.125/kl:.1f}}
+# to {{beta_sweep/0.25/kl:.1f}} for reconstruction from {{beta_sweep/0.125/recon:.1f}} to
+# {{beta_sweep/0.25/recon:.1f}}, doubling it from 4 to 8 gave up KL from
+# {{beta_sweep/4/kl:.1f}} to {{beta_sweep/8/kl:.1f}} for reconstruction from
+# {{beta_sweep/4/recon:.1f}} to {{beta_sweep/8/recon:.1f}}. At the low-$\beta$ end the
 # model is close to a plain autoencoder: sharp reconstructions, but codes that do not fill
 # the prior, so decoding $z \sim \mathcal N(0, I)$ lands in holes and gives poor samples.
 # At the high-$\beta$ end the codes carry almost nothing about $x$ (rate near 0, the
@@ -771,7 +808,8 @@ record(CHAPTER, "iwae_vae_beta1", {str(k): v for k, v in vae_bounds.items()})
 # $\mathrm{KL}(q \,\|\, p(z \mid x))$, raising it also pulls $q$ towards the true posterior.
 # So $q$ is a learned, amortized guess of which codes produced $x$: it makes the bound
 # computable and, the better it is, the tighter. On the linear Gaussian model an encoder
-# that ignores $x$ lost tens of nats per digit, and the exact posterior lost none.
+# that ignores $x$ lost {{gap_prior_q:.0f}} nats per digit, and the exact posterior lost
+# none.
 
 # %% [markdown]
 # ## 10. Check
@@ -862,11 +900,38 @@ assert answer_q3 == "c"
 #   verified to round-off on a linear Gaussian model of real digits.
 # * $\mathrm{KL}(\mathcal N(\mu, \sigma^2) \,\|\, \mathcal N(0, 1)) = \tfrac12(\mu^2 + \sigma^2
 #   - \log\sigma^2 - 1)$ per dimension, summed over dimensions; in code
-#   `0.5 * (mu**2 + logvar.exp() - logvar - 1).sum(-1)`. The beginner's path's table has
-#   3.83 (not 4.0) for dimension 1 and a total of 5.70 (not 5.87).
+#   `0.5 * (mu**2 + logvar.exp() - logvar - 1).sum(-1)`. A widely quoted worked table gives
+#   4.0 for one dimension and 5.87 in total; the exact values are
+#   {{kl_table_per_dim/dim1:.2f}} and {{kl_table_total:.2f}}.
+# * Raising the ELBO does two things at once: it raises a floor under $\log p(x)$ and
+#   shrinks the gap $\mathrm{KL}(q \,\|\, p(z \mid x))$ between the floor and $\log p(x)$.
 # * The IWAE bound $\operatorname{logsumexp}_k \log w_k - \log K$ starts at the ELBO for
 #   $K = 1$ and climbs to $\log p(x)$.
 # * $\beta$ trades rate (KL) for distortion (reconstruction); $\beta = 1$ is the ELBO.
 #
 # Next: **Chapter 4, training a VAE**: the full loss, KL annealing, free bits, posterior
 # collapse and $\beta$-VAE.
+
+# %% [markdown]
+# ## References
+#
+# * Jordan, M. I., Ghahramani, Z., Jaakkola, T. S. and Saul, L. K. (1999). An introduction
+#   to variational methods for graphical models. *Machine Learning*, 37. (The evidence
+#   lower bound.)
+# * Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes. *ICLR*. (The
+#   ELBO of a VAE and its closed-form Gaussian KL, appendix B.)
+# * Rezende, D. J., Mohamed, S. and Wierstra, D. (2014). Stochastic backpropagation and
+#   approximate inference in deep generative models. *ICML*.
+# * Tipping, M. E. and Bishop, C. M. (1999). Probabilistic principal component analysis.
+#   *Journal of the Royal Statistical Society B*, 61(3). (The linear Gaussian model of
+#   section 6, its exact likelihood and posterior.)
+# * Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance weighted autoencoders.
+#   *ICLR*. (The IWAE bound.)
+# * Cremer, C., Li, X. and Duvenaud, D. (2018). Inference suboptimality in variational
+#   autoencoders. *ICML*. (The amortization gap.)
+# * Rainforth, T., Kosiorek, A. R., Le, T. A., Maddison, C. J., Igl, M., Wood, F. and Teh,
+#   Y. W. (2018). Tighter variational bounds are not necessarily better. *ICML*.
+# * Alemi, A. A., Poole, B., Fischer, I., Dillon, J. V., Saurous, R. A. and Murphy, K.
+#   (2018). Fixing a broken ELBO. *ICML*. (The ELBO as rate and distortion.)
+# * Higgins, I. et al. (2017). β-VAE: learning basic visual concepts with a constrained
+#   variational framework. *ICLR*. (A KL weight β ≠ 1.)

@@ -21,8 +21,8 @@
 # cause posterior collapse on purpose and cure it twice; and measure disentanglement on
 # sprites whose true factors are known.
 #
-# **Time.** About 4 minutes of training on a laptop CPU (2 cores) for the whole notebook;
-# about 40 s in fast mode.
+# **Time.** The recorded full run took {{execution_seconds:.0f}} s on a shared 2-core CPU
+# (yours will differ); the fast mode (`FAST = True`) trains for a small fraction of that.
 
 # %%
 import math
@@ -34,7 +34,14 @@ import torch.nn.functional as F
 from IPython.display import display
 from torch import nn
 
-from lessonlib.autoencoders import MLPVAE, evaluate_vae, iwae_bound, iwae_log_weights, snapshot
+from lessonlib.autoencoders import (
+    MLPVAE,
+    evaluate_vae,
+    iwae_bound,
+    iwae_log_weights,
+    reconstruction_nll,
+    snapshot,
+)
 from lessonlib.autoencoders.disentanglement import (
     latent_traversal,
     mutual_info_gap,
@@ -44,6 +51,7 @@ from lessonlib.checks import check_choice
 from lessonlib.checks.autoencoders import check_active_units, check_kl_anneal_beta, check_vae_loss
 from lessonlib.core import (
     discrete_entropy,
+    eval_mode,
     is_fast,
     minibatches,
     pick,
@@ -52,8 +60,9 @@ from lessonlib.core import (
     train,
 )
 from lessonlib.data import SPRITE_FACTORS, load_mnist, make_sprites
-from lessonlib.views import IntSlider, interactive, loss_curves, show_grid
-from lessonlib.views.beta_tradeoff import render_beta_tradeoff, render_vae_runs
+from lessonlib.views import Choice, IntSlider, Toggle, interactive, loss_curves, show_grid
+from lessonlib.views.beta_tradeoff import render_beta_tradeoff
+from lessonlib.views.loss_ablation import KL_SETTINGS, ablation_loss, render_loss_ablation
 
 CHAPTER = "ch04_training_vae"
 
@@ -81,14 +90,16 @@ print("fast mode" if FAST else "full mode")
 #
 # and the encoder outputs $\log\sigma^2$ (`logvar`), never $\sigma$ itself: any real number
 # is a valid log-variance, and $\sigma^2 = e^{\texttt{logvar}}$ is always positive.
-# Chapter 3's four-dimension table worked this formula by hand (and corrected the seed's
-# row 1: 3.83, not 4.0, for a total of 5.70).
+# Chapter 3's four-dimension table worked this formula by hand (and corrected a widely
+# repeated value: dimension 1 is {{ch03_elbo@kl_table_per_dim/dim1:.2f}}, not 4.0, for a
+# total of {{ch03_elbo@kl_table_total:.2f}}).
 #
-# **How big is each term?** The beginner's path compares that KL (5.87 in the seed, 5.70
-# correctly) with a reconstruction loss of 150: with $\beta = 1$ the KL is 5.70 / 155.70 =
-# 3.7% of the loss. With $\beta = 10$ the KL term becomes 57.0, which the seed calls "nearly
-# half the loss"; it is 57.0 / 207.0 = **27.5%** of it (28% with the seed's own 58.7), not
-# half. The point stands: $\beta$ changes the balance a lot.
+# **How big is each term?** Put that KL of 5.70 next to a reconstruction loss of 150 nats, a
+# typical figure for a small model: with $\beta = 1$ the KL is 5.70 / 155.70 = 3.7% of the
+# loss. With $\beta = 10$ the KL term becomes 57.0. A commonly repeated version of this
+# example calls that "nearly half the loss"; it is 57.0 / 207.0 = **27.5%** of it (28% even
+# with the miscomputed total 5.87), not half. The point stands: $\beta$ changes the balance
+# a lot.
 #
 # **The reconstruction term depends on the likelihood** $p(x\mid z)$:
 #
@@ -98,10 +109,10 @@ print("fast mode" if FAST else "full mode")
 #   *from the logits*.
 # * **Gaussian** with unit variance (real-valued pixels): the decoder outputs the mean
 #   $\hat x$ and $-\log \mathcal N(x; \hat x, I) = \tfrac12\lVert x - \hat x\rVert^2 +
-#   \text{const}$. The $\tfrac12$ matters: the tutorial's loss
-#   $\lVert x-\hat x\rVert^2 + \beta\,\mathrm{KL}$ drops it, and that is twice the
+#   \text{const}$. The $\tfrac12$ matters: the loss as it is often written,
+#   $\lVert x-\hat x\rVert^2 + \beta\,\mathrm{KL}$, drops it, and that is twice the
 #   $\tfrac12$ version with $\beta/2$: the same minimiser, so its β = 1 is really β = 0.5.
-#   The seed's remark that MSE makes VAEs blurry is about this Gaussian case: under
+#   The common remark that MSE makes VAEs blurry is about this Gaussian case: under
 #   uncertainty, the squared-error-optimal output is the *average* of the plausible images.
 #
 # **Reductions.** Sum over pixels and over latent dims *per example*, then average over the
@@ -146,8 +157,8 @@ print("BCE from the logits (exact)    :",
 # and using it up to $\lambda$ nats is free. The clamp changes the *loss* only: the KL you
 # report (the returned `kl`) is still the true KL, because that is what the ELBO contains.
 #
-# *A difference with the tutorial.* The tutorial's code clamps **each example's** KL per
-# dim, `clamp(kl_per_dim, min=free_bits)` on the `[B, D]` tensor, and then averages. That is
+# *A variant you will meet in code.* Some implementations clamp **each example's** KL per
+# dim, `clamp(kl_per_dim, min=free_bits)` on the `[B, D]` tensor, and then average. That is
 # a different objective. Averaging after the clamp is always at least as large as clamping
 # after the average ($\operatorname{mean}_b \max(\lambda, a_b) \ge \max(\lambda,
 # \operatorname{mean}_b a_b)$), and it switches off the KL gradient of every example whose
@@ -309,7 +320,7 @@ assert all(torch.allclose(a.grad, b.grad) for a, b in zip(_leaves, _ref)), "grad
 #
 # Early in training the decoder is useless, so the reconstruction term cannot yet reward
 # the encoder for putting information into $z$, while the KL term immediately rewards it for
-# matching the prior. Many models settle there for good (section 8). **KL annealing**
+# matching the prior. Many models settle there for good (section 10). **KL annealing**
 # (Bowman et al., 2016) starts with $\beta = 0$, a plain autoencoder, and raises $\beta$
 # linearly to its final value over the first `anneal_steps` steps:
 #
@@ -327,9 +338,9 @@ assert all(torch.allclose(a.grad, b.grad) for a, b in zip(_leaves, _ref)), "grad
 #
 # <details><summary>Hint 2</summary>
 #
-# Use true division `/` (not `//`), and `min(beta_max, ...)`, not `min(1.0, ...)`. The
-# tutorial guards with `max(anneal_steps, 1)`, which avoids the division by zero but still
-# returns 0 at step 0 when there should be no warm-up at all.
+# Use true division `/` (not `//`), and `min(beta_max, ...)`, not `min(1.0, ...)`. A common
+# guard, `max(anneal_steps, 1)`, avoids the division by zero but still returns 0 at step 0
+# when there should be no warm-up at all.
 # </details>
 
 # %% nbgrader={"grade": false, "grade_id": "kl_anneal_beta", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -413,9 +424,9 @@ assert active_units(torch.randn(100, 3) * 5 + 100, threshold=1.0) == 3
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 5. Train the tutorial's VAE on real digits, with your loss
+# ## 5. Lab: train a VAE on real digits, with your loss
 #
-# The model is the tutorial's MLP VAE (Kingma & Welling's MNIST architecture): an encoder
+# The model is the MLP VAE of Kingma & Welling's MNIST experiments (ICLR 2014): an encoder
 # 784 → 400 → 400 with two heads (μ and log σ², 20 dims each), and a decoder 20 → 400 → 400
 # → 784 that outputs Bernoulli logits.
 #
@@ -423,7 +434,7 @@ assert active_units(torch.randn(100, 3) * 5 + 100, threshold=1.0) == 3
 # likelihood wants 0/1 pixels. Each time a batch is drawn we sample fresh binary pixels,
 # $x_i \sim \mathrm{Bernoulli}(\text{intensity}_i)$ with `torch.bernoulli(x)`: a digit
 # never looks exactly the same twice, which is a cheap and honest form of data
-# augmentation. The test digits are binarized **once**, with a fixed seed, so that every
+# augmentation. The test digits are binarized **once**, with a fixed random seed, so that every
 # model in this notebook is scored on the same binary images.
 #
 # **The data is small**: 4,000 training digits (the course ships 5,000 real MNIST digits
@@ -454,12 +465,14 @@ showcase = torch.stack([x_test[(y_test == d).nonzero()[0, 0]] for d in range(10)
 def new_vae(seed=0, **sizes):
     """A freshly initialised MLP VAE (784-400-400-20 unless sizes say otherwise)."""
     torch.manual_seed(seed)
-    return MLPVAE(**sizes)
+    return MLPVAE(**sizes).to(DEVICE)
 
 
 def fit_vae(model, *, steps, data=x_train, beta=1.0, anneal_steps=0, free_bits=0.0,
             use_recon=True, lr=1e-3, cosine=False, batch_size=128, seed=0, desc="VAE"):
-    """Adam on dynamically binarized `data` with your loss; returns the training History."""
+    """Adam on dynamically binarized `data` with your loss; returns the training History.
+    The pixels are drawn on the CPU (the same digits on any device), then moved to DEVICE."""
+    model.to(DEVICE)  # before the optimizer is built
     gen = torch.Generator().manual_seed(seed)
     batches = minibatches(data, batch_size=batch_size, generator=gen)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -468,7 +481,7 @@ def fit_vae(model, *, steps, data=x_train, beta=1.0, anneal_steps=0, free_bits=0
 
     def step(batch):
         (x,) = batch  # [B, 1, H, W] intensities in [0, 1]
-        x = torch.bernoulli(x, generator=gen)  # a fresh binary sample of every pixel
+        x = torch.bernoulli(x, generator=gen).to(DEVICE)  # a fresh binary sample of each pixel
         logits, mu, logvar, _ = model(x)  # [B, P], [B, D], [B, D]
         beta_t = anneal(t["step"], anneal_steps, beta)
         loss, recon, kl = loss_fn(x, logits, mu, logvar, beta=beta_t, free_bits=free_bits)
@@ -501,6 +514,7 @@ record(CHAPTER, "main_test_recon", ev_main["recon"])
 record(CHAPTER, "main_test_kl", ev_main["kl"])
 record(CHAPTER, "main_test_nelbo", ev_main["nelbo"])
 record(CHAPTER, "main_train_nelbo", ev_train["nelbo"])
+record(CHAPTER, "main_generalization_gap", ev_main["nelbo"] - ev_train["nelbo"])
 record(CHAPTER, "main_active_units", ev_main["active"])
 record(CHAPTER, "main_train_seconds", history.seconds)
 
@@ -513,8 +527,10 @@ loss_curves(axes[1], {"KL": history["kl"]}, ["KL"], smooth=50)
 axes[1].set_title("KL (nats / digit)", fontsize=10)
 with torch.no_grad():
     vae.eval()
-    recons = torch.sigmoid(vae.decode(vae.encode(showcase)[0])).reshape(-1, 1, 28, 28)
-    samples = torch.sigmoid(vae.decode(torch.randn(10, 20))).reshape(-1, 1, 28, 28)
+    recons = torch.sigmoid(vae.decode(vae.encode(showcase.to(DEVICE))[0])).cpu()
+    recons = recons.reshape(-1, 1, 28, 28)
+    z_prior = torch.randn(10, 20).to(DEVICE)  # drawn on the CPU: the same samples on any device
+    samples = torch.sigmoid(vae.decode(z_prior)).cpu().reshape(-1, 1, 28, 28)
 show_grid(axes[2], torch.cat([showcase, recons, samples]), nrow=10,
           title="test digits / reconstructions / prior samples")
 fig.tight_layout()
@@ -522,13 +538,14 @@ plt.show()
 
 # %% [markdown]
 # **Reading the numbers.** The first line is the test negative ELBO split into its two
-# terms, in nats per digit. In full mode the model reaches about **108 nats** on the test
-# digits (a reference run of this architecture reached about 107), with roughly 89 nats of
-# reconstruction and 19 of KL, and 18 of its 20 dims active. The tutorial's sanity check
-# [a] reports recon 78.4, KL 18.6, loss 97.0: that is a *training* loss on the
-# 60,000-digit training set. Our own training digits score about 8 nats better than the
-# test digits: with only 4,000 digits the model starts to overfit, which is why the test
-# figure is the one to report (and why training stops at 4,000 steps).
+# terms, in nats per digit. In the full run the model reaches **{{main_test_nelbo:.1f}}
+# nats** on the test digits, {{main_test_recon:.1f}} of reconstruction and
+# {{main_test_kl:.1f}} of KL, with {{main_active_units}} of its 20 dims active. You may meet
+# a quoted figure for this architecture of about recon 78, KL 19, loss 97: that is a
+# *training* loss on the full 60,000-digit training set, not a test figure. Our own
+# training digits score {{main_generalization_gap:.1f}} nats better than the test digits:
+# with only 4,000 digits the model starts to overfit, which is why the test figure is the
+# one to report (and why training stops at 4,000 steps).
 #
 # The prior samples (bottom row) are digit-like but blurry and sometimes ambiguous: they are
 # pixel-wise *probabilities*, the decoder's mean, not a binary sample.
@@ -557,17 +574,19 @@ with torch.no_grad():
                   for i in range(0, n_iwae, 200)]
         iwae[k] = float(torch.cat(bounds).mean())
         print(f"K = {k:2d}: bound on log p(x) = {iwae[k]:8.2f} nats   (-bound {-iwae[k]:.2f})")
-record(CHAPTER, "iwae_nll_bounds", {f"K={k}": -v for k, v in iwae.items()})
+record(CHAPTER, "iwae_nll_bounds", {str(k): -v for k, v in iwae.items()})
+record(CHAPTER, "iwae_gain_k50", iwae[50] - iwae[1])
 
 # %% [markdown]
-# The bound climbs with $K$: in full mode the negative log-likelihood bound falls from
-# about 108 nats (K = 1, the ELBO) to about 104 (K = 50). So the single-sample ELBO
-# *understates* how good the model is: at least 4 of its 108 nats are the gap
+# The bound climbs with $K$: in the full run the negative log-likelihood bound falls from
+# {{iwae_nll_bounds/1:.1f}} nats (K = 1, the ELBO) to {{iwae_nll_bounds/50:.1f}} (K = 50).
+# So the single-sample ELBO *understates* how good the model is: at least
+# {{iwae_gain_k50:.1f}} of its {{iwae_nll_bounds/1:.0f}} nats are the gap
 # $D_{\mathrm{KL}}(q(z\mid x)\,\|\,p(z\mid x))$ of an imperfect encoder, not a failing
 # of the decoder.
 
 # %% [markdown]
-# ## 7. The beta slider: sharpness vs structure
+# ## 7. Interactive: the β slider, sharpness against structure
 #
 # $\beta$ trades the two terms. Six VAEs are trained below, identical except for $\beta$
 # (0, 0.25, 1, 4, 16, 100), each for a shorter run than the model above. The slider shows,
@@ -602,8 +621,8 @@ print(f"{len(BETAS)} VAEs x {N_SWEEP} steps in {time.perf_counter() - start:.0f}
 for s in sweep:
     print(f"beta = {s.beta:6g}: recon {s.recon:6.1f}  KL {s.kl:6.1f}  "
           f"active units {s.active:2d}  q(z) vs prior mismatch {s.mismatch:7.1f} nats")
-record(CHAPTER, "beta_sweep", {f"beta={s.beta:g}": {"recon": s.recon, "kl": s.kl,
-                                                    "active": s.active} for s in sweep})
+record(CHAPTER, "beta_sweep", {f"{s.beta:g}": {"recon": s.recon, "kl": s.kl, "active": s.active,
+                                               "mismatch": s.mismatch} for s in sweep})
 
 # %%
 display(interactive(
@@ -615,17 +634,18 @@ display(interactive(
 # **What to notice.** Going right, the reconstruction term rises and the KL falls; the
 # digits blur; fewer dims stay active; the cloud of codes shrinks into the prior's circle
 # and the mismatch goes to zero, so prior samples stop landing in "holes". At β = 0 the
-# reconstructions are the sharpest of all and the prior samples the worst (in full mode the
-# mismatch is about 170 nats); at β = 100 every input gets the same blurry average.
+# reconstructions are the sharpest of all and the prior samples the worst (in the full run
+# the mismatch is {{beta_sweep/0/mismatch:.0f}} nats); at β = 100 every input gets the same
+# blurry average.
 #
 # Three warnings that the slider makes visible: the "best" β depends on what you want
 # (reconstructions, samples, or a tidy latent space); only β = 1 optimises a bound on
 # $\log p(x)$, so the −ELBO of the other models is not comparable as a likelihood; and a
-# large β does not *create* structure, it removes information (section 9 comes back to
-# this).
+# large β does not *create* structure, it removes information (sections 10 and 12 come
+# back to this).
 
 # %% [markdown]
-# ## Check
+# ## 8. Check
 #
 # **Q1. What does increasing β do?**
 #
@@ -654,60 +674,97 @@ assert answer_q1 == "b"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 8. Break-it lab: what dies when you remove a loss component?
+# ## 9. Lab: switch off a loss component
 #
-# A working VAE balances its two terms. Here each is removed or exaggerated in turn and the
-# model is trained live: β = 0 and β = 100 are the extreme models of the sweep above, and a
-# third model is trained now on the KL term alone, with no reconstruction term. The healthy
-# β = 1 model of the sweep is the first row. For each: test digits and their
+# A working VAE balances its two terms. What does each one do? Switch it off (or turn the
+# KL weight up to 100) and look at what the model trained with that loss became. Every
+# setting has been trained: the healthy β = 1 model, β = 0 and β = 100 are the sweep models
+# of section 7, and the cell below trains the settings without a reconstruction term (the
+# KL term alone, at weight 1 and at weight 100; with both terms off there is nothing to
+# train, so that setting shows the untrained model). For each: test digits and their
 # reconstructions, prior samples, and the KL of each latent dim (sorted, log scale; the
 # dotted line is 0.01 nats) with the number of active units.
 
 # %%
-no_recon = new_vae(seed=1)
-fit_vae(no_recon, steps=pick(300, 20, fast_mode=FAST), use_recon=False, seed=1,
-        desc="KL only")
-lab = {
-    "healthy (beta = 1)": sweep[BETAS.index(1.0)],
-    "beta = 0": sweep[BETAS.index(0.0)],
-    "no reconstruction term": snapshot(no_recon, x_eval, y_eval, showcase, beta=1.0,
-                                       n_samples=24, seed=4),
-    "beta = 100": sweep[BETAS.index(100.0)],
+LAB_STEPS = pick(300, 20, fast_mode=FAST)
+kl_only = {}
+for kl_setting in ("on", "heavy"):
+    kl_only[kl_setting] = new_vae(seed=1)
+    fit_vae(kl_only[kl_setting], steps=LAB_STEPS, beta=KL_SETTINGS[kl_setting],
+            use_recon=False, seed=1, desc=f"loss = {ablation_loss(False, kl_setting)}")
+
+
+def lab_snapshot(model, beta):
+    """The lab's view of one trained model (same digits and prior samples as the sweep)."""
+    return snapshot(model, x_eval, y_eval, showcase, beta=beta, n_samples=24, seed=4)
+
+
+lab = {(True, "on"): sweep[BETAS.index(1.0)],
+       (True, "off"): sweep[BETAS.index(0.0)],
+       (True, "heavy"): sweep[BETAS.index(100.0)],
+       (False, "on"): lab_snapshot(kl_only["on"], 1.0),
+       (False, "heavy"): lab_snapshot(kl_only["heavy"], 100.0),
+       (False, "off"): lab_snapshot(new_vae(seed=1), 0.0)}  # no loss: never trained
+LAB_NOTES = {
+    (True, "on"): "healthy: recognisable reconstructions and digit-like prior samples",
+    (True, "off"): "an autoencoder: sharp reconstructions, but prior samples land off the codes",
+    (True, "heavy"): "over-regularised: every input and every sample is one blurry average",
+    (False, "on"): "codes ignore x, and the decoder, which gets no gradient, stays untrained",
+    (False, "heavy"): "the same minimum as the KL alone: a weight cannot move it",
+    (False, "off"): "nothing to minimise: the model as initialised",
 }
-fig = render_vae_runs(lab, originals=showcase)
-plt.show()
-for name, s in lab.items():
-    print(f"{name:24s} recon {s.recon:6.1f}  KL {s.kl:7.1f}  active units {s.active:2d}  "
+display(interactive(
+    lambda reconstruction, kl: render_loss_ablation(reconstruction, kl, runs=lab,
+                                                    originals=showcase, notes=LAB_NOTES),
+    [Toggle("reconstruction", default=True, label="reconstruction term"),
+     Choice("kl", tuple(KL_SETTINGS), default="on", label="KL term")],
+    name="loss_ablation", chapter=CHAPTER))
+for (with_recon, kl_setting), s in lab.items():
+    print(f"loss = {ablation_loss(with_recon, kl_setting)[:22]:22s} recon {s.recon:6.1f}  "
+          f"KL {s.kl:8.3f}  active units {s.active:2d}  "
           f"q(z) vs prior mismatch {s.mismatch:7.1f} nats")
-record(CHAPTER, "break_it", {name: {"recon": s.recon, "kl": s.kl, "active": s.active}
-                             for name, s in lab.items()})
+record(CHAPTER, "break_it", {
+    f"recon_{'on' if with_recon else 'off'}_kl_{kl_setting}": {
+        "recon": s.recon, "kl": s.kl, "active": s.active, "mismatch": s.mismatch}
+    for (with_recon, kl_setting), s in lab.items()})
 
 # %% [markdown]
-# **What failed, and why.**
+# **What failed, and why** (figures from the full run).
 #
-# * **β = 0 (no KL term): an autoencoder, not a generator.** Reconstructions are the
-#   sharpest here, and every dim is active, but the KL is huge: the encoder is free to
+# * **KL off (β = 0): an autoencoder, not a generator.** Reconstructions are the sharpest
+#   here ({{break_it/recon_on_kl_off/recon:.1f}} nats, against
+#   {{break_it/recon_on_kl_on/recon:.1f}} for the healthy model), and every dim is active,
+#   but the KL is huge ({{break_it/recon_on_kl_off/kl:.0f}} nats): the encoder is free to
 #   shrink σ and to place codes wherever suits the decoder. The mismatch between the codes
-#   and the prior is the largest of all. Decoding $z \sim \mathcal N(0, I)$ therefore lands
-#   mostly in regions no digit maps to, and the prior samples are smudges: a "Swiss cheese"
-#   of valid codes with dead zones in between.
-# * **No reconstruction term: the KL alone.** Its minimum is $q(z\mid x) = \mathcal N(0, I)$
-#   for every input, reached quickly: KL 0, no active unit; the code ignores $x$. Notice
-#   what the decoder does: *nothing*. The KL term does not involve the decoder, so it gets
-#   no gradient at all and stays at its random initialisation: every output is the same
-#   grey fog, a probability near 1/2 for every pixel, and the reconstruction term is about
-#   784 · ln 2 = 543 nats. (The beginner's path says the decoder "outputs the dataset mean"
-#   here; it cannot learn anything without a reconstruction term. The blurry average digit
-#   is what you get in the next row, where the decoder *is* trained but $z$ carries
-#   nothing.)
-# * **β = 100: over-regularised.** Every nat of information now costs 100 nats of loss, so
-#   the encoder gives up almost everything: nearly all dims are at the prior, the KL is tiny,
-#   and the decoder, which can still learn, outputs the best guess without information: a
-#   blurry average digit, the same for every input and for every prior sample. This is
-#   *posterior collapse* caused by the KL weight.
+#   and the prior is the largest of all ({{break_it/recon_on_kl_off/mismatch:.0f}} nats).
+#   Decoding $z \sim \mathcal N(0, I)$ therefore lands mostly in regions no digit maps to,
+#   and the prior samples are smudges: a "Swiss cheese" of valid codes with dead zones in
+#   between.
+# * **Reconstruction off: the KL alone.** Its minimum is $q(z\mid x) = \mathcal N(0, I)$
+#   for every input, reached quickly: a KL of {{break_it/recon_off_kl_on/kl:.1g}} nats,
+#   {{break_it/recon_off_kl_on/active}} active units; the code ignores $x$. Notice what the
+#   decoder does: *nothing*. The KL term does not involve the decoder, so it gets no
+#   gradient at all and stays at its random initialisation: every output is the same grey
+#   fog, a probability near 1/2 for every pixel, and the reconstruction term is
+#   {{break_it/recon_off_kl_on/recon:.1f}} nats, close to 784 · ln 2 = 543.4, the cost of
+#   p = 1/2 for every pixel. (It is often said
+#   that the decoder "outputs the dataset mean" here; it cannot learn anything without a
+#   reconstruction term. The blurry average digit is what you get with the KL turned up,
+#   where the decoder *is* trained but $z$ carries nothing.) With the KL weight at 100 and no
+#   reconstruction the picture is the same: a weight on the only term left does not move
+#   its minimum.
+# * **KL heavy (β = 100): over-regularised.** Every nat of information now costs 100 nats of
+#   loss, so the encoder gives up almost everything: nearly all dims are at the prior, the
+#   KL is {{break_it/recon_on_kl_heavy/kl:.4f}} nats, and the decoder, which can still
+#   learn, outputs the best guess without information: a blurry average digit, the same for
+#   every input and for every prior sample. This is *posterior collapse* caused by the KL
+#   weight (section 10).
+# * **Both off.** With no term left there is no gradient at all: the model stays as it was
+#   initialised, and looks just like the KL-only model, whose decoder was never trained
+#   either.
 
 # %% [markdown]
-# ## 9. Posterior collapse
+# ## 10. Posterior collapse
 #
 # **What it is.** During training $D_{\mathrm{KL}}(q(z\mid x)\,\|\,p(z)) \to 0$ (in all
 # dims, or in most of them): $q(z\mid x) \approx p(z)$ whatever $x$ is, so $z$ carries no
@@ -748,6 +805,18 @@ class AutoregressiveVAE(MLPVAE):
         return self.decode(z) + context, mu, logvar, z
 
 
+@torch.no_grad()
+def evaluate_strong_decoder(model, x):
+    """evaluate_vae's figures, with the reconstruction term taken through forward(x): the
+    strong decoder's p(x | z) also reads the previous pixels of x, which decode(z) cannot."""
+    ev = evaluate_vae(model, x)  # KL per dim, active units, mu: the encoder's side
+    with eval_mode(model), torch.random.fork_rng():
+        torch.manual_seed(0)
+        logits = model(x.to(DEVICE))[0].cpu()  # [N, P]: z sampled, plus the context of x
+    recon = float(reconstruction_nll(x, logits).mean())
+    return {**ev, "recon": recon, "nelbo": recon + ev["kl"]}
+
+
 N_COLLAPSE = pick(1500, 50, fast_mode=FAST)
 collapse_settings = {
     "strong decoder": {},
@@ -757,22 +826,25 @@ collapse_settings = {
 collapse = {}
 for name, options in collapse_settings.items():
     torch.manual_seed(2)
-    model = AutoregressiveVAE()
+    model = AutoregressiveVAE().to(DEVICE)
     hist = fit_vae(model, steps=N_COLLAPSE, seed=2, desc=name, **options)
-    collapse[name] = (evaluate_vae(model, x_eval), hist)
+    collapse[name] = (evaluate_strong_decoder(model, x_eval), hist)
 
 # %%
 reference_ev = evaluate_vae(sweep_models[1.0], x_eval)
 rows = {"MLP decoder, beta = 1 (sweep)": reference_ev,
         "MLP decoder, beta = 4 (sweep)": evaluate_vae(sweep_models[4.0], x_eval),
         **{name: ev for name, (ev, _) in collapse.items()}}
+ROW_KEYS = dict(zip(rows, ["mlp_beta1", "mlp_beta4", "strong", "strong_anneal",
+                           "strong_free_bits"]))  # names of the recorded figures
 print(f"{'setting':34s} {'-ELBO':>7s} {'KL':>6s} {'dims > 0.1 nats':>16s} "
       f"{'active units':>13s}")
 table = {}
 for name, ev in rows.items():
     informative = int((ev["kl_dims"] > 0.1).sum())
-    table[name] = {"nelbo": ev["nelbo"], "kl": ev["kl"], "informative_dims": informative,
-                   "active_units": count_active(ev["mu"])}
+    table[ROW_KEYS[name]] = {"nelbo": ev["nelbo"], "kl": ev["kl"],
+                             "informative_dims": informative,
+                             "active_units": count_active(ev["mu"])}
     print(f"{name:34s} {ev['nelbo']:7.1f} {ev['kl']:6.1f} {informative:16d} "
           f"{count_active(ev['mu']):13d}")
 record(CHAPTER, "collapse_table", table)
@@ -796,20 +868,25 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Reading the table** (full mode; fast mode trains too briefly for the effect). The plain
-# VAE of the sweep keeps all 20 dims active. With the strong decoder and no help, only about
-# 6 dims stay in use and the total KL is about half the plain VAE's; the idle dims sit at
-# 0.01 nats or less, the seed's "KL ~0.01 per dimension". Now look at the −ELBO: the
-# collapsed model is *better* than the plain VAEs by that measure: about 103 nats, against
-# 108 for the VAE of section 5, which trained more than twice as long. Its decoder models
-# the digits well without $z$. Posterior collapse does not show in the loss; you have to
-# look at the KL per dim and the active units.
+# **Reading the table** (the full run; fast mode trains too briefly for the effect). The
+# plain VAE of the sweep keeps {{collapse_table/mlp_beta1/active_units}} of its 20 dims
+# active. With the strong decoder and no help, {{collapse_table/strong/informative_dims}}
+# dims carry more than 0.1 nats and the total KL is {{collapse_table/strong/kl:.1f}} nats,
+# against {{collapse_table/mlp_beta1/kl:.1f}} for the plain VAE; the idle dims sit at 0.01
+# nats or less, the "KL of about 0.01 per dimension" of the diagnosis exercise in
+# section 11. Now look at the −ELBO: the collapsed model is *better* than the plain VAEs by
+# that measure: {{collapse_table/strong/nelbo:.1f}} nats, against {{main_test_nelbo:.1f}}
+# for the VAE of section 5, which trained more than twice as long. Its decoder models the
+# digits well without $z$. Posterior collapse does not show in the loss; you have to look
+# at the KL per dim and the active units.
 #
-# *KL annealing* lets the model learn to use $z$ while β is still small; a few more dims
-# survive once β reaches 1 (about 8), and the −ELBO is the best of the three. *Free bits*
-# give each dim 0.5 nats for free: the encoder then uses all 20 (each carries at least about
-# half a nat), at a small cost in −ELBO, because the free nats are not free in the true
-# ELBO.
+# *KL annealing* lets the model learn to use $z$ while β is still small; more dims survive
+# once β reaches 1 ({{collapse_table/strong_anneal/informative_dims}} above 0.1 nats), and
+# the −ELBO is the best of the three ({{collapse_table/strong_anneal/nelbo:.1f}} nats).
+# *Free bits* give each dim 0.5 nats for free: the encoder then uses
+# {{collapse_table/strong_free_bits/informative_dims}} of the 20 (each carries at least
+# about half a nat), at a small cost in −ELBO ({{collapse_table/strong_free_bits/nelbo:.1f}}
+# nats), because the free nats are not free in the true ELBO.
 #
 # Why show two counts? Active units are a yes/no threshold on the variance of μ (0.01, the
 # convention of Burda et al., who trained for thousands of epochs). After short runs a
@@ -817,8 +894,9 @@ plt.show()
 # the count can move by a few from one run or machine to the next. The KL per dim (the
 # "dims > 0.1 nats" column and the sorted curves on the right) is the steadier view.
 #
-# And β > 1 is **not** a cure: the β = 4 row uses far fewer dims than β = 1. A larger KL
-# weight makes collapse easier.
+# And β > 1 is **not** a cure: the β = 4 row uses {{collapse_table/mlp_beta4/informative_dims}}
+# dims above 0.1 nats, against {{collapse_table/mlp_beta1/informative_dims}} for β = 1. A
+# larger KL weight makes collapse easier.
 #
 # **Mitigations** (the interview answer lists at least four):
 #
@@ -830,11 +908,11 @@ plt.show()
 # | a weaker decoder | restrict an autoregressive decoder's context, dropout on its inputs | Chen et al. 2017 |
 # | auxiliary tasks | word dropout, bag-of-words loss (text VAEs) | Bowman et al. 2016 |
 # | richer posterior / prior | IAF / normalizing flows | Kingma et al. 2016 |
-# | skip connections | force z into every decoder layer | e.g. Zhao et al. 2017 |
+# | skip connections | force z into every decoder layer | Dieng et al. 2019 |
 # | discrete latents | VQ-VAE: no KL to push to the prior | van den Oord et al. 2017 |
 
 # %% [markdown]
-# ## Adversarial: blurry samples, and a KL near zero
+# ## 11. Checkpoint: diagnose blurry samples and a KL near zero
 #
 # *You've trained a VAE for 100 epochs. The reconstruction loss plateaued at a high value.
 # The KL divergence collapsed to about 0.01 nats per dimension early in training and stayed
@@ -902,7 +980,7 @@ assert answer_q2 == "b"
 # latents (VQ-VAE). Raising β would make it worse.
 
 # %% [markdown]
-# ## 10. β-VAE on sprites: disentanglement against known factors
+# ## 12. β-VAE on sprites: disentanglement against known factors
 #
 # **β-VAE** (Higgins et al., 2017) trains with β > 1 on purpose. The hope: with a strong
 # pressure towards the factorised prior $\mathcal N(0, I)$, the model spends its few nats on
@@ -913,7 +991,7 @@ assert answer_q2 == "b"
 # (32×32 binary images of a square, an ellipse or a heart), generated in code with five
 # factors: shape (3 values), scale (6), rotation (10), x (16) and y (16). Four MLP VAEs
 # (1024-256-256-8) are trained below: β = 1 and β = 4, each from two random seeds, because
-# the seed turns out to matter (see the caveat at the end of the section).
+# the random seed turns out to matter (see the caveat at the end of the section).
 #
 # **Latent traversals**: encode one sprite, then sweep one latent dim from −2.5 to 2.5
 # while keeping the others fixed, and decode. In a disentangled model each row changes one
@@ -935,7 +1013,7 @@ sprites_train, _ = make_sprites(n_sprites, seed=0)  # [N, 1, 32, 32] in {0, 1}
 sprites_test, factors_test = make_sprites(pick(2000, 500, fast_mode=FAST), seed=1)
 N_SPRITES = pick(1000, 40, fast_mode=FAST)
 SPRITE_SEEDS = (0, 1)
-sprite_models, sprite_mu, mig = {}, {}, {}
+sprite_models, sprite_mu, mig, sprite_kl = {}, {}, {}, {}
 for beta in (1.0, 4.0):
     for seed in SPRITE_SEEDS:
         model = new_vae(seed=10 + seed, x_dim=1024, h_dim=256, z_dim=8)
@@ -943,17 +1021,19 @@ for beta in (1.0, 4.0):
                 desc=f"sprites beta={beta:g} seed {seed}")
         model.eval()
         with torch.no_grad():
-            sprite_mu[beta, seed] = model.encode(sprites_test)[0]  # [N, 8]
+            sprite_mu[beta, seed] = model.encode(sprites_test.to(DEVICE))[0].cpu()  # [N, 8]
         sprite_models[beta, seed] = model
         mig[beta, seed], gaps = mutual_info_gap(sprite_mu[beta, seed], factors_test)
-        kl = evaluate_vae(model, sprites_test)["kl"]
+        kl = sprite_kl[beta, seed] = evaluate_vae(model, sprites_test)["kl"]
         print(f"beta = {beta:g}, seed {seed}: KL {kl:4.1f} nats, MIG = {mig[beta, seed]:.3f}; "
               "gap per factor: "
               + ", ".join(f"{f} {g:.2f}" for f, g in zip(SPRITE_FACTORS, gaps.tolist())))
 mig_mean = {b: sum(mig[b, s] for s in SPRITE_SEEDS) / len(SPRITE_SEEDS) for b in (1.0, 4.0)}
 print("mean MIG: " + ", ".join(f"beta = {b:g}: {v:.3f}" for b, v in mig_mean.items()))
-record(CHAPTER, "sprites_mig", {f"beta={b:g}, seed {s}": v for (b, s), v in mig.items()})
-record(CHAPTER, "sprites_mig_mean", {f"beta={b:g}": v for b, v in mig_mean.items()})
+record(CHAPTER, "sprites_mig", {f"beta{b:g}_seed{s}": v for (b, s), v in mig.items()})
+record(CHAPTER, "sprites_mig_mean", {f"beta{b:g}": v for b, v in mig_mean.items()})
+record(CHAPTER, "sprites_kl_mean", {f"beta{b:g}": sum(sprite_kl[b, s] for s in SPRITE_SEEDS)
+                                    / len(SPRITE_SEEDS) for b in (1.0, 4.0)})
 
 # %%
 values = torch.linspace(-2.5, 2.5, 9)
@@ -965,7 +1045,9 @@ for row, beta in zip(axes, (1.0, 4.0)):
     key = (beta, SPRITE_SEEDS[0])
     spread = sprite_mu[key].var(dim=0)  # [8]
     dims = spread.argsort(descending=True)[:5].tolist()  # the five busiest dims
-    frames = latent_traversal(sprite_models[key], example, dims, values)  # [5*9, 1, 32, 32]
+    with torch.no_grad():
+        frames = latent_traversal(sprite_models[key], example.to(DEVICE), dims,
+                                  values.to(DEVICE)).cpu()  # [5*9, 1, 32, 32]
     show_grid(row[0], frames, nrow=len(values),
               title=f"beta = {beta:g} (seed {key[1]}): traversals of dims {dims} (rows), "
                     "-2.5 .. 2.5")
@@ -979,8 +1061,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to notice** (full mode). With β = 4 the model affords fewer nats (a KL of about 8
-# instead of 13), so it uses fewer dims, and the busiest ones tend to line up with single
+# **What to notice** (the full run). With β = 4 the model affords fewer nats (a KL of
+# {{sprites_kl_mean/beta4:.1f}} nats on average over the two random seeds, against
+# {{sprites_kl_mean/beta1:.1f}} for β = 1), so it uses fewer dims, and the busiest ones tend to line up with single
 # factors: one dim for x, one for y, one for scale, each a bright cell alone in its column
 # of the heat map, and a traversal row that moves or grows the sprite without changing
 # anything else. With β = 1 position and size are more often spread over two or three
@@ -988,9 +1071,11 @@ plt.show()
 # symmetric shapes, and 1,000 steps are far from the long trainings of the papers, so all
 # the scores are low in absolute terms.
 #
-# Now compare the four MIGs printed above: the β = 4 models score higher *on average* in
-# our runs, but two seeds of the same β can differ as much as the two βs do. Which brings us
-# to the caveat.
+# Now compare the four MIGs printed above. In the full run the β = 4 models score higher
+# *on average* ({{sprites_mig_mean/beta4:.3f}} against {{sprites_mig_mean/beta1:.3f}}), but
+# two random seeds of the same β differ a lot ({{sprites_mig/beta4_seed0:.3f}} and
+# {{sprites_mig/beta4_seed1:.3f}} at β = 4, {{sprites_mig/beta1_seed0:.3f}} and
+# {{sprites_mig/beta1_seed1:.3f}} at β = 1). Which brings us to the caveat.
 #
 # **The caveat (Locatello et al., ICML 2019, best paper).** Without inductive biases in the
 # model or the data, or some supervision, unsupervised disentanglement is impossible in
@@ -999,11 +1084,11 @@ plt.show()
 # model scores well depends more on the random seed and hyperparameters than on β or the
 # method, and that disentanglement scores cannot be tuned without the ground-truth factors.
 # So "β > 1 gives disentanglement" is not a law: here, the axis-aligned factorised prior and
-# a data set whose factors are independent and geometric make it likely; change the seed,
-# and the numbers above move.
+# a data set whose factors are independent and geometric make it likely; change the
+# random seed, and the numbers above move.
 
 # %% [markdown]
-# ## 11. Beyond the plain VAE: NVAE and VAE-GAN
+# ## 13. Beyond the plain VAE: NVAE and VAE-GAN
 #
 # **NVAE** (Vahdat & Kautz, NeurIPS 2020) makes the latent **hierarchical**: groups
 # $z = (z_1, \dots, z_L)$ with $p(z) = p(z_1)\prod_l p(z_l \mid z_{<l})$, and
@@ -1061,12 +1146,13 @@ plt.show()
 record(CHAPTER, "blur_expected_se", {"sharp": expected_mse(left), "blend": expected_mse(blend)})
 
 # %% [markdown]
-# The blend halves the expected squared error of committing to either sharp digit, and it is
-# exactly what a real digit never looks like. A discriminator sees that at once; a pixel
+# The blend halves the expected squared error of committing to either sharp digit
+# ({{blur_expected_se/blend:.1f}} against {{blur_expected_se/sharp:.1f}}), and it is exactly
+# what a real digit never looks like. A discriminator sees that at once; a pixel
 # loss never will.
 
 # %% [markdown]
-# ## Check: two interview questions
+# ## 14. Check: two interview questions
 #
 # **Q3. (Interview Q4) What is posterior collapse?**
 #
@@ -1129,8 +1215,9 @@ assert answer_q4 == "c"
 #   encoder outputs log σ². Mixed reductions silently rescale β.
 # * Free bits clamp each dim's *batch-mean* KL from below in the loss; the reported KL stays
 #   the true one. KL annealing warms β up linearly from 0.
-# * The tutorial's VAE reaches about 108 nats (test −ELBO) on 4,000 MNIST digits in a
-#   minute of CPU; IWAE with K = 50 tightens the bound on the same model.
+# * The 784-400-400-20 MLP VAE reaches {{main_test_nelbo:.0f}} nats (test −ELBO) on 4,000
+#   MNIST digits after 4,000 steps on a CPU; IWAE with K = 50 tightens the bound on the
+#   same model by {{iwae_gain_k50:.1f}} nats.
 # * β trades sharp reconstructions against a latent space that matches the prior; β = 0 is
 #   an autoencoder with useless prior samples, β = 100 an average digit, and the KL term
 #   alone trains no decoder at all.
@@ -1142,3 +1229,39 @@ assert answer_q4 == "c"
 #
 # Next: **Chapter 5, VQ-VAE**: discrete codes, a codebook and the straight-through
 # estimator.
+
+# %% [markdown]
+# ## References
+#
+# * Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes. *ICLR*. (The
+#   loss, and the 784-400-400-20 MNIST model of section 5.)
+# * Bowman, S. R., Vilnis, L., Vinyals, O., Dai, A. M., Jozefowicz, R. and Bengio, S.
+#   (2016). Generating sentences from a continuous space. *CoNLL*. (KL annealing, word
+#   dropout, posterior collapse.)
+# * Kingma, D. P., Salimans, T., Jozefowicz, R., Chen, X., Sutskever, I. and Welling, M.
+#   (2016). Improved variational inference with inverse autoregressive flow. *NeurIPS*.
+#   (Free bits; IAF.)
+# * Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance weighted autoencoders.
+#   *ICLR*. (The IWAE bound; active units.)
+# * Chen, X., Kingma, D. P., Salimans, T., Duan, Y., Dhariwal, P., Schulman, J.,
+#   Sutskever, I. and Abbeel, P. (2017). Variational lossy autoencoder. *ICLR*. (Strong
+#   autoregressive decoders and posterior collapse.)
+# * Dieng, A. B., Kim, Y., Rush, A. M. and Blei, D. M. (2019). Avoiding latent variable
+#   collapse with generative skip models. *AISTATS*.
+# * van den Oord, A., Vinyals, O. and Kavukcuoglu, K. (2017). Neural discrete
+#   representation learning. *NeurIPS*.
+# * Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M., Mohamed, S.
+#   and Lerchner, A. (2017). β-VAE: learning basic visual concepts with a constrained
+#   variational framework. *ICLR*.
+# * Matthey, L., Higgins, I., Hassabis, D. and Lerchner, A. (2017). dSprites:
+#   disentanglement testing sprites dataset. github.com/deepmind/dsprites-dataset. (The
+#   model of our sprites.)
+# * Chen, R. T. Q., Li, X., Grosse, R. and Duvenaud, D. (2018). Isolating sources of
+#   disentanglement in variational autoencoders. *NeurIPS*. (The MIG score.)
+# * Locatello, F., Bauer, S., Lucic, M., Rätsch, G., Gelly, S., Schölkopf, B. and Bachem,
+#   O. (2019). Challenging common assumptions in the unsupervised learning of disentangled
+#   representations. *ICML*.
+# * Vahdat, A. and Kautz, J. (2020). NVAE: a deep hierarchical variational autoencoder.
+#   *NeurIPS*.
+# * Larsen, A. B. L., Sønderby, S. K., Larochelle, H. and Winther, O. (2016). Autoencoding
+#   beyond pixels using a learned similarity metric. *ICML*. (VAE-GAN.)

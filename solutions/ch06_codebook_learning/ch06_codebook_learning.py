@@ -16,9 +16,10 @@
 #
 # **You will:** measure how much of a codebook a VQ-VAE really uses (usage and perplexity),
 # write the EMA codebook update that production VQ-VAEs use instead of a codebook loss,
-# write dead-code revival, and then train three tokenizers on real MNIST digits with a
-# 512-entry codebook: one with the gradient codebook of chapter 5, one with EMA, one with
-# EMA plus revival. You will see two of them collapse, and the third use nearly every code.
+# write dead-code revival, and then train four tokenizers on real MNIST digits with a
+# 512-entry codebook: one with the gradient codebook of chapter 5, two with EMA (started
+# with empty counts, and started on real data as practitioners do), one with EMA plus
+# revival. You will measure which of them collapse, and find out why.
 
 # %%
 import math
@@ -39,7 +40,13 @@ from lessonlib.checks.quantizers import (
 )
 from lessonlib.core import is_fast, minibatches, pick, psnr, record, seed_everything
 from lessonlib.data import load_mnist
-from lessonlib.quantizers import EMAVectorQuantizer, VectorQuantizer, nearest_code, to_rows
+from lessonlib.quantizers import (
+    EMAVectorQuantizer,
+    VectorQuantizer,
+    codebook_from_data,
+    nearest_code,
+    to_rows,
+)
 from lessonlib.quantizers.codebook import ema_codebook_update as ema_update_scatter
 from lessonlib.tokenizers import QuantizedAutoencoder, reconstruct, tokens_of, train_tokenizer
 from lessonlib.views import Choice, IntSlider, Toggle, interactive, show_grid
@@ -92,9 +99,9 @@ print("fast mode" if FAST else "full mode")
 # never, it is exactly 4. It is never larger than the number of used codes, so
 # perplexity / K ≤ usage.
 #
-# *A correction to the tutorial:* its sanity check [d] reports "perp=478/512 (94%)".
-# 478/512 is 93.4%, and more importantly perplexity/K is not the fraction of codes used;
-# report the two numbers separately, as this chapter does.
+# *A common misreading.* A figure often quoted for a healthy VQ-VAE reads "perp=478/512
+# (94%)". 478/512 is 93.4%, and more importantly perplexity/K is not the fraction of codes
+# used; report the two numbers separately, as this chapter does.
 #
 # Write `codebook_usage(indices, num_codes) -> float` and
 # `codebook_perplexity(indices, num_codes) -> Tensor` (a 0-dim tensor).
@@ -198,15 +205,16 @@ assert abs(float(_two) - math.exp(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25
 # divide by zero. Adding $\varepsilon$ to every count and rescaling so the counts still
 # sum to $n$ keeps the division finite and changes nothing noticeable for live codes.
 #
-# *Two corrections to the seeds.* (1) The beginner's path writes
-# $e_k \leftarrow \gamma e_k + (1-\gamma)\,\mathrm{mean}(\text{assigned } z_e)$ and its loop
-# skips unused codes. That averages *batch means*, so a batch where a code got 1 vector
+# *Two formulas you will meet, and why this one.* (1) A simpler update is often written,
+# $e_k \leftarrow \gamma e_k + (1-\gamma)\,\mathrm{mean}(\text{assigned } z_e)$, with a loop
+# that skips unused codes. That averages *batch means*, so a batch where a code got 1 vector
 # weighs as much as one where it got 500, and an unused code's statistics never decay,
 # so its death never shows. Keeping counts and sums separately (as above) weighs every
 # vector equally, and an unused code's $N_k$ decays towards 0, which is what revival
-# (section 4) detects. (2) The tutorial's text writes the smoothing as
-# $m_k/(N_k+\varepsilon)$; its own code, and this course, use
-# $(N_k+\varepsilon)/(n+K\varepsilon)\cdot n$.
+# (section 4) detects; the worked number after the exercise shows the difference. (2) The
+# smoothing is sometimes written $m_k/(N_k+\varepsilon)$; reference implementations such as
+# DeepMind's Sonnet `VectorQuantizerEMA`, and this course, use
+# $(N_k+\varepsilon)/(n+K\varepsilon)\cdot n$, which keeps the counts summing to $n$.
 #
 # Write `ema_codebook_update(codebook, cluster_size, embed_avg, z_flat, indices,
 # decay=0.99, eps=1e-5)`: codebook `[K, D]`, cluster_size ($N$) `[K]`, embed_avg ($m$)
@@ -260,7 +268,7 @@ def ema_codebook_update(codebook, cluster_size, embed_avg, z_flat, indices, deca
 check_ema_codebook_update(ema_codebook_update)
 ### BEGIN HIDDEN TESTS
 def _ema_oracle(codebook, cluster_size, embed_avg, z_flat, indices, decay, eps):
-    """Per-code loop in float64: the contract's bookkeeping, one code at a time."""
+    """Per-code loop in float64: the counts-and-sums bookkeeping, one code at a time."""
     k = codebook.shape[0]
     cs, ea = cluster_size.double().clone(), embed_avg.double().clone()
     for j in range(k):
@@ -300,10 +308,49 @@ assert abs(float(_decayed[0]) - 0.9 * 0.38) < 1e-6, "an unused code's count deca
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### A worked number: 50 vectors land on one code
+#
+# One code $e = (1, 0)$ (a codebook of $K = 1$, so the smoothing changes nothing), $\gamma =
+# 0.99$, and a batch that assigns it 50 vectors whose mean is $(3, 2)$. What is the new code?
+#
+# * If the code has received 50 vectors per batch for a long time, its statistics are in
+#   steady state: $N = 50$ and $m = 50\,e$. Then $N \leftarrow 0.99 \cdot 50 + 0.01 \cdot 50
+#   = 50$ and $m \leftarrow 0.99 \cdot 50\,e + 0.01 \cdot 50 \cdot (3, 2)$, so the new code is
+#   $0.99\,e + 0.01 \cdot (3, 2) = (1.02, 0.02)$: **0.99 × old code + 0.01 × mean of the
+#   50**, the familiar form.
+# * If the code usually gets 10 vectors a batch ($N = 10$, $m = 10\,e$), the same batch of
+#   50 weighs five times more than usual: $N \leftarrow 9.9 + 0.5 = 10.4$, and the new code
+#   is $(9.9\,e + 0.5 \cdot (3, 2)) / 10.4 = (1 - w)\,e + w \cdot (3, 2)$ with
+#   $w = 0.5 / 10.4 =$ {{ema_worked_weight_of_batch/surge:.3f}} (the cell below gets it from
+#   your function). The batch-mean formula would have used
+#   {{ema_worked_weight_of_batch/steady:.2f}}, as if this batch were like any other.
+#
+# Your function, on both cases:
+
+# %%
+ema_update = check_ema_codebook_update.use(ema_codebook_update)
+one_code = torch.tensor([[1.0, 0.0]])  # [K=1, D=2]
+batch_of_50 = torch.tensor([3.0, 2.0]) + 0.5 * torch.randn(50, 2, generator=torch.Generator()
+                                                            .manual_seed(50))  # [50, 2]
+batch_of_50 = batch_of_50 - batch_of_50.mean(0) + torch.tensor([3.0, 2.0])  # mean exactly (3, 2)
+to_code_0 = torch.zeros(50, dtype=torch.long)  # [50]: all 50 assigned to the code
+worked = {}
+for usual in (50.0, 10.0):
+    new_code, new_count, _ = ema_update(one_code, torch.tensor([usual]), usual * one_code,
+                                        batch_of_50, to_code_0)
+    worked[usual] = new_code[0]
+    print(f"code usually given {usual:2.0f} vectors: count {usual:.1f} -> {float(new_count):.2f}, "
+          f"code (1, 0) -> ({float(new_code[0, 0]):.4f}, {float(new_code[0, 1]):.4f})")
+print(f"batch-mean formula, 0.99 * old + 0.01 * mean: ({0.99 + 0.03:.4f}, {0.02:.4f})")
+record(CHAPTER, "ema_worked_steady_code", worked[50.0].tolist())
+record(CHAPTER, "ema_worked_weight_of_batch", {"steady": float(worked[50.0][1] / 2),
+                                               "surge": float(worked[10.0][1] / 2)})
+
+# %% [markdown]
 # ### The textbook loop against the vectorized update
 #
-# The beginner's path shows the EMA update as a Python loop over codes. Below is that loop
-# corrected to the bookkeeping above (counts and sums for every code, used or not). It
+# The EMA update is often shown as a Python loop over codes. Below is such a loop, with the
+# bookkeeping above (counts and sums for every code, used or not). It
 # gives the same result as your vectorized function (asserted), but how much slower is
 # it? And is "vectorized" always fast? The third contender is lessonlib's version (the one
 # the later chapters use): it computes the counts with `torch.bincount` and the sums with
@@ -316,11 +363,8 @@ assert abs(float(_decayed[0]) - 0.9 * 0.38) < 1e-6, "an unused code's count deca
 # ```
 
 # %%
-ema_update = check_ema_codebook_update.use(ema_codebook_update)
-
-
 def ema_update_loop(codebook, cluster_size, embed_avg, z_flat, indices, decay=0.99, eps=1e-5):
-    """The per-code loop of the seed, with the contract's counts and sums (slow, for reference)."""
+    """The update one code at a time, with the counts and sums above (slow: for reference)."""
     k = codebook.shape[0]
     cluster_size, embed_avg = cluster_size.clone(), embed_avg.clone()
     for j in range(k):  # one code at a time
@@ -374,11 +418,14 @@ for k, d, n_vec in pick([(512, 16, 3136), (8192, 256, 4096)], [(512, 16, 3136)],
 torch.set_num_threads(threads)
 
 # %% [markdown]
-# **What to notice.** At K = 512 any vectorized version beats the loop, whose cost is
-# dominated by K small Python-level steps. At the seed's K = 8192, D = 256 (full mode),
-# a one-hot version does N·K·D multiply-adds, almost all of them by zero: on a CPU it can
-# be *no faster than the loop* (on the machine this was written on it was slower), while
-# the bincount/`index_add_` version, which touches each vector once, is hundreds of times
+# **What to notice** (timings of the full run, on one CPU thread). At K = 512 any
+# vectorized version beats the loop, whose cost is dominated by K small Python-level
+# steps: the one-hot version by {{ema_speedup_vectorized_k512:.0f}}×, bincount/`index_add_`
+# by {{ema_speedup_scatter_k512:.0f}}×. At K = 8192, D = 256, the size of a large image
+# tokenizer (full mode only), a one-hot version does N·K·D multiply-adds, almost all of them
+# by zero: on a CPU it can be *no faster than the loop* (here it ran at
+# {{ema_speedup_vectorized_k8192:.2f}}× the loop's speed), while the bincount/`index_add_`
+# version, which touches each vector once, was {{ema_speedup_scatter_k8192:.0f}} times
 # faster. "Vectorized" means no Python loop; it does not mean no wasted work. (On a GPU the
 # dense matrix product is cheap enough that the one-hot form is common.)
 
@@ -399,8 +446,9 @@ torch.set_num_threads(threads)
 # $m_k / N_k = r$, and the next step keeps it there.
 #
 # (Our threshold is on the EMA count, an average number of assignments per batch over
-# roughly the last $1/(1-\gamma) = 100$ batches. The beginner's path's "1 assignment in
-# the last 100 batches" would be a threshold of 0.01; 1.0 is more eager.)
+# roughly the last $1/(1-\gamma) = 100$ batches. A rule often quoted, "revive a code with
+# fewer than 1 assignment in the last 100 batches", would be a threshold of 0.01; 1.0 is
+# more eager.)
 #
 # Write `revive_dead_codes(codebook, cluster_size, embed_avg, z_flat, threshold=1.0,
 # generator=None)` returning `(codebook, cluster_size, embed_avg, n_revived)`: pure (new
@@ -491,21 +539,28 @@ assert int(_rand[3]) == 3
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 5. Experiment: three codebooks on real digits
+# ## 5. Lab: four codebooks on real digits
 #
 # Time to see collapse and its cure on real data. The tokenizer is the one of chapter 5:
 # a small conv encoder maps a 28×28 MNIST digit to a 7×7 grid of D-dimensional vectors,
 # the quantizer replaces each by a code from a K = 512 codebook, and a conv decoder
-# rebuilds the image (Bernoulli likelihood: binary cross-entropy on the logits). Three
-# quantizers, everything else identical (same seed, data order, steps, learning rate):
+# rebuilds the image (Bernoulli likelihood: binary cross-entropy on the logits). Four
+# quantizers, everything else identical (same random seed, data order, steps, learning
+# rate):
 #
 # 1. **gradient**: `VectorQuantizer`, codebook loss + commitment loss (chapter 5);
-# 2. **EMA**: `EMAVectorQuantizer` with your `ema_codebook_update`, no codebook loss;
-# 3. **EMA + revival**: the same plus your `revive_dead_codes` every 50 steps
+# 2. **EMA, counts at 0**: `EMAVectorQuantizer` with your `ema_codebook_update`, no codebook
+#    loss, started as the course's class starts it: small random codes, and every running
+#    count $N_k$ at 0;
+# 3. **EMA, data start**: the same EMA, started as EMA codebooks are started in practice:
+#    the codes are 5 k-means steps on the untrained encoder's outputs for 256 training
+#    digits, and each count starts at the average count of one batch, with the running sums
+#    to match ($m_k = N_k e_k$; `lessonlib.quantizers.codebook_from_data`);
+# 4. **EMA + revival**: EMA (counts at 0) plus your `revive_dead_codes` every 50 steps
 #    (threshold 1.0).
 #
 # During training we take snapshots of how often each code is used on a fixed set of
-# training digits, for the interactive of section 6. After training we measure usage and
+# training digits, for the interactive of section 7. After training we measure usage and
 # perplexity on **all 4,000 training digits** (196,000 tokens), and reconstruction PSNR on
 # the 1,000 test digits.
 
@@ -523,7 +578,10 @@ LR = 2e-3
 REVIVE_EVERY, REVIVE_THRESHOLD = pick(50, 25, fast_mode=FAST), 1.0
 SNAP_EVERY = pick(50, 15, fast_mode=FAST)
 snap_images = x_train[:pick(500, 200, fast_mode=FAST)]  # fixed digits for the snapshots
-METHODS = ["gradient", "EMA", "EMA + revival"]
+METHODS = ["gradient", "EMA, counts at 0", "EMA, data start", "EMA + revival"]
+SLUGS = {"gradient": "gradient", "EMA, counts at 0": "ema", "EMA, data start": "ema_data_start",
+         "EMA + revival": "ema_revival"}  # names of the recorded figures
+N_START = pick(256, 64, fast_mode=FAST)  # digits whose encoder outputs start the codebook
 print(f"K={K}, D={D}, {STEPS} steps of {BATCH} digits, lr {LR}")
 
 
@@ -536,10 +594,31 @@ def make_quantizer(method):
         revive_every=REVIVE_EVERY)
 
 
+@torch.no_grad()
+def start_from_data(model, images):
+    """EMA codebook = 5 k-means steps on the (untrained) encoder's outputs for `images`, with
+    every count at one batch's average count per code and the sums to match."""
+    z = to_rows(model.encoder(images))  # [N, D]
+    state = codebook_from_data(z, K, kmeans_steps=5, count=BATCH * 49 / K,
+                               generator=torch.Generator().manual_seed(0))
+    quantizer = model.quantizer
+    for buffer, value in zip((quantizer.codebook, quantizer.cluster_size, quantizer.embed_avg),
+                             state):
+        buffer.copy_(value)
+
+
+def new_model(method, seed=0):
+    """A fresh tokenizer with the quantizer of `method`, started as that method starts."""
+    seed_everything(seed)
+    model = QuantizedAutoencoder(make_quantizer(method), D, WIDTH).to(DEVICE)
+    if method == "EMA, data start":
+        start_from_data(model, x_train[:N_START].to(DEVICE))
+    return model
+
+
 def train_method(method, seed=0):
     """Train one quantized autoencoder; return the model, its history and usage snapshots."""
-    seed_everything(seed)
-    model = QuantizedAutoencoder(make_quantizer(method), D, WIDTH)
+    model = new_model(method, seed)
     snapshots = [code_counts(tokens_of(model, snap_images), K)]  # step 0: before training
 
     def snapshot(i, logs):
@@ -547,7 +626,8 @@ def train_method(method, seed=0):
             snapshots.append(code_counts(tokens_of(model, snap_images), K))
 
     history = train_tokenizer(model, x_train, steps=STEPS, batch_size=BATCH, lr=LR, seed=seed,
-                              callback=snapshot, desc=method, progress=not FAST)
+                              callback=snapshot, desc=method, progress=not FAST,
+                              device=DEVICE)
     return model, history, snapshots
 
 
@@ -569,14 +649,14 @@ for method, r in runs.items():
     print(f"{method:14s} {100 * r['usage']:6.1f}% {r['perplexity']:8.1f}/{K} "
           f"{math.log2(r['perplexity']):10.1f} {r['psnr']:10.2f} {r['revived']:8d} "
           f"{r['seconds']:8.1f}")
-    slug = method.lower().replace(" + ", "_").replace(" ", "_")
+    slug = SLUGS[method]
     record(CHAPTER, f"{slug}_usage", r["usage"])
     record(CHAPTER, f"{slug}_perplexity", r["perplexity"])
     record(CHAPTER, f"{slug}_psnr_db", r["psnr"])
     record(CHAPTER, f"{slug}_train_seconds", r["seconds"])
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(12, 3), sharey=False)
+fig, axes = plt.subplots(1, 4, figsize=(14, 3), sharey=False)
 for ax, (method, r) in zip(axes, runs.items()):
     usage_histogram(ax, r["tokens"], K, title=f"{method}: perplexity {r['perplexity']:.0f}",
                     log=True)
@@ -586,7 +666,7 @@ fig.tight_layout()
 plt.show()
 
 showcase = torch.stack([(y_test == digit).nonzero()[0, 0] for digit in range(10)])  # [10]
-fig, axes = plt.subplots(4, 1, figsize=(8, 4.4))
+fig, axes = plt.subplots(5, 1, figsize=(8, 5.5))
 show_grid(axes[0], x_test[showcase], 10, "test digits")
 for ax, (method, r) in zip(axes[1:], runs.items()):
     show_grid(ax, r["x_hat"][showcase], 10, f"{method}: PSNR {r['psnr']:.1f} dB (test set)")
@@ -594,71 +674,128 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to notice.** The gradient codebook uses a small fraction of its 512 entries, and
-# EMA alone uses even fewer: both have collapsed. With revival, nearly every code is used
-# (the healthy zone is above 90%), the perplexity is in the hundreds, and the
-# reconstructions are the sharpest of the three: the decoder receives more information per
-# token ($\log_2$ of the perplexity, the *bits/token* column, is the effective number of
-# bits). The tutorial's sanity check [d] reports a perplexity of 478/512 after 10k GPU
-# steps; the 1,000 CPU steps of full mode reach the mid-300s here, with every code in use.
+# **What to notice** (the full run's numbers). Three of the four codebooks collapsed. The
+# gradient codebook uses {{gradient_usage:.1%}} of its 512 entries; EMA with its counts
+# starting at 0 uses {{ema_usage:.1%}}; EMA started on real data uses
+# {{ema_data_start_usage:.1%}}. The data start helps (its PSNR is
+# {{ema_data_start_psnr_db:.1f}} dB against {{ema_psnr_db:.1f}} dB, level with the gradient
+# codebook's {{gradient_psnr_db:.1f}} dB), but it does not prevent the collapse. Only
+# revival does: with it {{ema_revival_usage:.0%}} of the codes are used (the healthy zone is
+# above 90%), the perplexity is {{ema_revival_perplexity:.0f}}, and the reconstructions are
+# the sharpest of the four ({{ema_revival_psnr_db:.1f}} dB): the decoder receives more
+# information per token ($\log_2$ of the perplexity, the *bits/token* column, is the
+# effective number of bits). For comparison, a perplexity often quoted for a well-trained
+# VQ-VAE with K = 512 is 478, after 10,000 GPU steps; the 1,000 CPU steps of full mode
+# reach {{ema_revival_perplexity:.0f}} here.
 #
-# Why does EMA *alone* do so badly here? Look at where the dead codes are, at the end of
-# training and right after the very first EMA step.
+# Why do the three codebooks without revival collapse? Look at where their dead codes are
+# at the end of training.
 
 # %%
+code_norms = {}
 for method, r in runs.items():
     quantizer = r["model"].quantizer
     codebook = quantizer.codebook.weight if method == "gradient" else quantizer.codebook
-    codebook = codebook.detach()  # [K, D]
+    codebook = codebook.detach().cpu()  # [K, D]
     with torch.no_grad():
-        z = to_rows(r["model"].encoder(snap_images))  # [N, D]
+        z = to_rows(r["model"].encoder(snap_images.to(DEVICE))).cpu()  # [N, D]
     used = torch.zeros(K, dtype=torch.bool)
     used[r["tokens"].unique()] = True
     norms = codebook.norm(dim=1)  # [K]
+    code_norms[SLUGS[method]] = {
+        "z_e": float(z.norm(dim=1).median()), "live": float(norms[used].median()),
+        "dead": float(norms[~used].median()) if (~used).any() else None}
     dead_norm = f"{float(norms[~used].median()):10.3g}" if (~used).any() else "      none"
-    print(f"{method:14s} |z_e| median {float(z.norm(dim=1).median()):5.2f}   "
+    print(f"{method:17s} |z_e| median {float(z.norm(dim=1).median()):5.2f}   "
           f"live codes |e| median {float(norms[used].median()):6.2f}   "
           f"dead codes |e| median {dead_norm}")
-
-# Replay the first step of the EMA run: same seed, same initial weights, same first batch.
-seed_everything(0)
-replay = QuantizedAutoencoder(make_quantizer("EMA"), D, WIDTH)
-(x_first,) = next(minibatches(x_train, batch_size=BATCH,
-                              generator=torch.Generator().manual_seed(0)))
-before = replay.quantizer.codebook.norm(dim=1).median()
-with torch.no_grad():
-    first_indices = replay(x_first)[3]  # one forward in training mode = one EMA update
-picked = torch.zeros(K, dtype=torch.bool)
-picked[first_indices.unique()] = True
-flung = float(replay.quantizer.codebook.norm(dim=1)[~picked].median())
-print(f"\nfirst EMA step: {int(picked.sum())} of {K} codes received vectors; the median norm "
-      f"of the other {int((~picked).sum())} went from {float(before):.2f} to {flung:.3g}")
-print(f"with no vector assigned, that norm shrinks by gamma^t: after {STEPS} steps "
-      f"0.99^{STEPS} x {flung:.3g} = {0.99 ** STEPS * flung:.3g}")
-record(CHAPTER, "ema_first_step_codes_picked", int(picked.sum()))
+record(CHAPTER, "code_norms", code_norms)
 
 # %% [markdown]
-# The two collapses have different causes, and the numbers above show them:
+# The three collapses have different stories, and the numbers above tell them (full run):
 #
-# * **gradient**: the dead codes still sit near their initialisation, close to the origin
-#   (the `VectorQuantizer` initialises them uniformly in ±1/K). They never won a vector,
-#   so the codebook loss never moved them, while the live codes and the encoder outputs
-#   moved away together.
-# * **EMA**: at the very first step, every code that received no vector got
-#   $e_k = \gamma m_k / \tilde N_k$ with $N_k = 0$, so $\tilde N_k \approx \varepsilon =
-#   10^{-5}$: its initial $m_k$ divided by almost nothing. Laplace smoothing prevents the
-#   division by *zero*, but not this: the codes are flung tens of thousands of units away,
-#   where no encoder output reaches them. Only the few codes the first batch picked
-#   survive. Without vectors, $m_k$ decays like $\gamma^t$ while $N_k$ stays 0, so the
-#   flung codes drift back only slowly; in a long run (full mode) they are back near the
-#   data by the end, but the encoder has long organised itself around the live codes, and
-#   they stay unused. (Initialising the counts to 1 instead of 0, or the codebook by
-#   k-means, would avoid the fling; neither brings back codes that die later.)
-# * **EMA + revival**: revival resets exactly the statistics that caused the problem and
-#   puts the code on real data, so every code gets repeated chances.
+# * **gradient**: the dead codes still sit at their initialisation, close to the origin
+#   (median norm {{code_norms/gradient/dead:.3f}}; the `VectorQuantizer` initialises them
+#   uniformly in ±1/K), while the encoder outputs have a median norm of
+#   {{code_norms/gradient/z_e:.2f}}. The dead codes never won a vector, so the codebook loss
+#   never moved them, while the live codes (median norm {{code_norms/gradient/live:.2f}})
+#   and the encoder outputs moved away together.
+# * **EMA, counts at 0**: at the end the dead codes are back at a moderate norm
+#   ({{code_norms/ema/dead:.2f}}, against {{code_norms/ema/live:.2f}} for the live codes),
+#   but they came back from far away: the first EMA step flung them tens of thousands of
+#   units out (section 6). By the time they drifted back, the encoder had
+#   organised itself around the few codes that survived, and they stay unused.
+# * **EMA, data start**: the dead codes (median norm {{code_norms/ema_data_start/dead:.2f}})
+#   still sit where the *untrained* encoder put its outputs; the trained encoder's outputs
+#   are elsewhere (median norm {{code_norms/ema_data_start/z_e:.2f}}). Every code was in use
+#   at step 0; the interactive of section 7 shows how quickly they lost their vectors.
+# * **EMA + revival**: no code is dead at the end. Revival resets exactly the statistics
+#   that went stale and puts the code on a current encoder output, so every code gets
+#   repeated chances.
 
 # %% [markdown]
-# ## 6. Interactive: codebook utilization through training
+# ## 6. Lab: the first EMA step can fling codes away
+#
+# Replay the very first training step of both EMA runs: the same random seed, the same
+# initial weights, the same first batch. One forward pass in training mode is one EMA
+# update. Which codes receive vectors, and where do the others go?
+
+# %%
+def replay_first_step(method):
+    """One training forward of a fresh model of `method` on the first batch: the codes that
+    received vectors [K] (bool), and every code's norm before and after [K], [K]."""
+    model = new_model(method)
+    (x_first,) = next(minibatches(x_train, batch_size=BATCH,
+                                  generator=torch.Generator().manual_seed(0)))
+    before = model.quantizer.codebook.norm(dim=1).cpu()  # [K]
+    with torch.no_grad():
+        first_indices = model(x_first.to(DEVICE))[3]  # [B, 7, 7]; one EMA update done
+    picked = torch.zeros(K, dtype=torch.bool)
+    picked[first_indices.unique().cpu()] = True
+    return picked, before, model.quantizer.codebook.norm(dim=1).cpu()
+
+
+first_step = {}
+for method in ("EMA, counts at 0", "EMA, data start"):
+    picked, before, after = replay_first_step(method)
+    others = ~picked
+    first_step[method] = {"picked": int(picked.sum()),
+                          "norm_before": float(before[others].median()),
+                          "norm_after": float(after[others].median())}
+    print(f"{method:17s}: {int(picked.sum()):3d} of {K} codes received vectors; the median norm "
+          f"of the other {int(others.sum())} went from {float(before[others].median()):.3g} "
+          f"to {float(after[others].median()):.3g}")
+flung = first_step["EMA, counts at 0"]["norm_after"]
+print(f"counts at 0: with no vector assigned, that norm then shrinks by gamma^t: after "
+      f"{STEPS} steps 0.99^{STEPS} x {flung:.3g} = {0.99 ** STEPS * flung:.3g}")
+record(CHAPTER, "ema_first_step_codes_picked", first_step["EMA, counts at 0"]["picked"])
+record(CHAPTER, "first_step", {SLUGS[m]: v for m, v in first_step.items()})
+
+# %% [markdown]
+# **What the replay shows.** With its counts at 0, the EMA codebook's first batch reached
+# only {{first_step/ema/picked}} of the 512 codes. Every other code got
+# $e_k = \gamma m_k / \tilde N_k$ with $N_k = 0$, so $\tilde N_k \approx \varepsilon =
+# 10^{-5}$: its initial $m_k$ divided by almost nothing. Laplace smoothing prevents the
+# division by *zero*, but not this: the median norm of those codes went from
+# {{first_step/ema/norm_before:.2f}} to {{first_step/ema/norm_after:,.0f}}, far beyond any
+# encoder output. Without vectors, $m_k$ then decays like $\gamma^t$ while $N_k$ stays near
+# 0, so the flung codes drift back only slowly.
+#
+# Started on real data, with counts and sums that agree ($m_k = N_k e_k$), the same step
+# leaves the unused codes where they were (median norm {{first_step/ema_data_start/norm_before:.2f}}
+# before, {{first_step/ema_data_start/norm_after:.2f}} after): an unused code's sum and count
+# decay together, and their ratio stays put. The fling comes from the zero-count start, not
+# from EMA.
+#
+# But the lab shows that the fling is not the whole story: started on data, EMA still
+# collapsed. Its codes sit where the *untrained* encoder put its outputs; as the encoder
+# trains, its outputs move, and a code that stops winning vectors is never pulled after
+# them. EMA, like the codebook loss, updates only the codes that win. That is exactly what
+# revival (or a periodic reset) addresses: it moves losing codes to where the encoder's
+# outputs are *now*.
+
+# %% [markdown]
+# ## 7. Interactive: codebook utilization through training
 #
 # Each bar is one codebook entry (sorted by usage), its height how often it was chosen on
 # 500 training digits at that point of training (200 in fast mode); red entries are
@@ -666,10 +803,12 @@ record(CHAPTER, "ema_first_step_codes_picked", int(picked.sum()))
 # flattening everything else. Step through training with the slider and switch methods.
 # Start at step 0: before any training, only a handful of codes are nearest to anything,
 # because a freshly initialised encoder maps all digits into a small region of the latent
-# space. Without revival the red region barely shrinks; with revival, dead codes are moved
+# space (except with the data start, whose codes were placed on exactly those outputs). Without revival the red region barely shrinks; with revival, dead codes are moved
 # onto real encoder outputs every few dozen steps (50 in full mode) until almost none are
-# left. In full mode, look at the last snapshots of EMA alone: the codes flung away at the
-# first step have drifted back into range (section 5), and a few start to be picked.
+# left. In full mode, look at the last snapshots of EMA with counts at 0: the codes flung
+# away at the first step have drifted back into range (section 6), and a few start to be
+# picked. Started on data, EMA begins with many codes in use and then loses them as the
+# encoder's outputs move away.
 
 # %%
 snap_steps = [i * SNAP_EVERY for i in range(len(runs[METHODS[0]]["snapshots"]))]
@@ -685,7 +824,7 @@ display(interactive(
     name="codebook_utilization", chapter=CHAPTER))
 
 # %% [markdown]
-# ## 7. Strategies against collapse, and what they cost
+# ## 8. Strategies against collapse, and what they cost
 #
 # The numbers in the next cell are measured on this machine (K = 512, D = 16, one batch of
 # 3,136 token vectors unless said otherwise).
@@ -703,22 +842,11 @@ t_nn_512 = seconds_per_call(nearest_code, z_batch, torch.randn(512, D))
 t_nn_8192 = seconds_per_call(nearest_code, z_batch, torch.randn(8192, D))
 
 
-def kmeans(z, k, iters, generator):
-    """Lloyd's algorithm: k codes initialised on random rows of z [N, D]."""
-    centers = z[torch.randperm(z.shape[0], generator=generator)[:k]].clone()  # [K, D]
-    for _ in range(iters):
-        assign = nearest_code(z, centers)  # [N]
-        counts = torch.bincount(assign, minlength=k).unsqueeze(1)  # [K, 1]
-        sums = torch.zeros_like(centers).index_add_(0, assign, z)  # [K, D]
-        centers = torch.where(counts > 0, sums / counts.clamp_min(1), centers)  # empty: stay
-    return centers
-
-
 with torch.no_grad():
-    z_all = to_rows(runs["EMA + revival"]["model"].encoder(x_train[:pick(500, 200,
-                                                                         fast_mode=FAST)]))
-start = time.perf_counter()
-kmeans(z_all, K, 10, torch.Generator().manual_seed(0))
+    z_all = to_rows(runs["EMA + revival"]["model"].encoder(
+        x_train[:pick(500, 200, fast_mode=FAST)].to(DEVICE))).cpu()  # [N, D], timed on the CPU
+start = time.perf_counter()  # a k-means reset: 10 Lloyd steps from random encoder outputs
+codebook_from_data(z_all, K, kmeans_steps=10, generator=torch.Generator().manual_seed(0))
 t_kmeans = time.perf_counter() - start
 costs = {"ema_update_ms": 1000 * t_ema, "revive_ms": 1000 * t_revive,
          "nearest_code_k512_ms": 1000 * t_nn_512, "nearest_code_k8192_ms": 1000 * t_nn_8192,
@@ -732,17 +860,17 @@ record(CHAPTER, "strategy_costs", costs)
 # %% [markdown]
 # | strategy | how it works | what it costs |
 # |---|---|---|
-# | **EMA updates** | each code is the running mean of the vectors assigned to it (online k-means); no codebook loss | two buffers of K and K·D numbers, one update per step (milliseconds here, see above; use bincount/`index_add_` for large K); a new hyperparameter γ. Alone it does **not** revive anything: above, EMA alone collapsed hardest. |
-# | **Dead-code revival** | every n steps, codes with a small EMA count jump onto random encoder outputs, with their statistics reset | almost free in compute (well under a millisecond per call here); two hyperparameters (threshold, period); revived codes briefly disturb the decoder, and a code revived onto an outlier may die again. Here it took usage from collapse to above 90%. |
-# | **Codebook reset** (k-means style) | periodically re-fit low-usage codes by running k-means on a buffer of recent encoder outputs | a buffer of encoder outputs in memory and N·K·D work per k-means iteration (`kmeans_10_iters_s` above: 10 iterations on the encoder outputs of a few hundred digits, seconds rather than the fraction of a millisecond of a revival); more code to maintain; codes land on cluster centres rather than on single, possibly odd, vectors. |
-# | **k-means initialisation** | initialise the codebook by k-means on the encoder outputs of the first batches | a one-off k-means at the start; fixes the bad *start* (no codes far from the data, no flung EMA codes) but not codes that die later, as the encoder keeps moving. |
-# | **Larger codebook** | more entries, finer quantization, more bits per token ($\log_2 K$) | the nearest-code search and its memory grow at least linearly with K: compare `nearest_code_k512_ms` and `nearest_code_k8192_ms` (the [N, K] distance matrix grows from 6 MB to 100 MB and falls out of the CPU caches); **not a cure**: more entries compete for the same encoder outputs, so more of them die without one of the fixes above. |
+# | **EMA updates** | each code is the running mean of the vectors assigned to it (online k-means); no codebook loss | two buffers of K and K·D numbers, one update per step ({{strategy_costs/ema_update_ms:.1f}} ms a step in the full run; use bincount/`index_add_` for large K); a new hyperparameter γ. Alone it does **not** revive anything: above, EMA without revival used {{ema_usage:.1%}} of the codes with its counts starting at 0 and {{ema_data_start_usage:.1%}} started on data, against {{gradient_usage:.1%}} for the gradient codebook. |
+# | **Dead-code revival** | every n steps, codes with a small EMA count jump onto random encoder outputs, with their statistics reset | almost free in compute ({{strategy_costs/revive_ms:.2f}} ms a call in the full run); two hyperparameters (threshold, period); revived codes briefly disturb the decoder, and a code revived onto an outlier may die again. Here it took usage from collapse to {{ema_revival_usage:.0%}}. |
+# | **Codebook reset** (k-means style) | periodically re-fit low-usage codes by running k-means on a buffer of recent encoder outputs | a buffer of encoder outputs in memory and N·K·D work per k-means iteration (10 iterations on the encoder outputs of 500 digits took {{strategy_costs/kmeans_10_iters_s:.1f}} s in the full run, against {{strategy_costs/revive_ms:.2f}} ms for a revival); more code to maintain; codes land on cluster centres rather than on single, possibly odd, vectors. |
+# | **k-means initialisation** | initialise the codebook by k-means on the encoder outputs of the first batches, with EMA counts to match | a one-off k-means at the start; fixes the bad *start* (no codes far from the data, no flung EMA codes) but not codes that die later as the encoder keeps moving: above, the data start raised EMA's usage from {{ema_usage:.1%}} to {{ema_data_start_usage:.1%}} only. |
+# | **Larger codebook** | more entries, finer quantization, more bits per token ($\log_2 K$) | the nearest-code search and its memory grow at least linearly with K: {{strategy_costs/nearest_code_k512_ms:.1f}} ms a batch at K = 512 against {{strategy_costs/nearest_code_k8192_ms:.0f}} ms at K = 8192 in the full run (the [N, K] distance matrix grows from 6 MB to 100 MB and falls out of the CPU caches); **not a cure**: more entries compete for the same encoder outputs, so more of them die without one of the fixes above. |
 #
 # Other cures you will meet: lower-dimensional or ℓ2-normalised lookups (ViT-VQGAN), and
 # codebooks that are not learned at all (FSQ and LFQ, next chapter).
 
 # %% [markdown]
-# ## 8. Adversarial: 12 of 8,192
+# ## 9. Checkpoint: 12 of 8,192
 #
 # **Q1.** You trained a VQ-VAE with K = 8,192, D = 256 on ImageNet. After 50 epochs the
 # reconstruction is reasonable (PSNR ≈ 28 dB), but monitoring shows that only **12**
@@ -799,7 +927,7 @@ assert answer_q1 == "b"
 # worse.
 
 # %% [markdown]
-# ## 9. Check
+# ## 10. Check
 #
 # **Q2. What is "codebook collapse"?**
 #
@@ -897,8 +1025,30 @@ assert answer_q4 == "d"
 #   vectorized; bincount/`index_add_` scales to large K.
 # * **Dead-code revival** moves codes with a small running count onto real encoder
 #   outputs, and resets their statistics so that the next EMA step keeps them there.
-# * On MNIST with K = 512, the gradient codebook and EMA alone collapsed; EMA with revival
-#   used nearly every code, with a perplexity in the hundreds and the best PSNR.
+# * EMA whose counts start at 0 flings every code the first batch misses far away
+#   (Laplace smoothing divides by about ε); starting the codebook on data, with counts and
+#   sums to match, removes the fling but not the collapse.
+# * On MNIST with K = 512, the gradient codebook ({{gradient_usage:.1%}} of codes used) and
+#   EMA without revival ({{ema_usage:.1%}} from empty counts, {{ema_data_start_usage:.1%}}
+#   from a data start) collapsed; EMA with revival used {{ema_revival_usage:.0%}}, with a
+#   perplexity of {{ema_revival_perplexity:.0f}} and the best PSNR.
 #
 # Next: **Chapter 7, FSQ and LFQ**: quantizers without a learned codebook, where collapse
 # has nothing to grab.
+
+# %% [markdown]
+# ## References
+#
+# * van den Oord, A., Vinyals, O. and Kavukcuoglu, K. (2017). Neural discrete
+#   representation learning. *NeurIPS*. (VQ-VAE; the EMA codebook update in its appendix.)
+# * Razavi, A., van den Oord, A. and Vinyals, O. (2019). Generating diverse high-fidelity
+#   images with VQ-VAE-2. *NeurIPS*. (EMA codebooks at scale.)
+# * Dhariwal, P., Jun, H., Payne, C., Kim, J. W., Radford, A. and Sutskever, I. (2020).
+#   Jukebox: a generative model for music. arXiv:2005.00341. (Codebooks started on
+#   encoder outputs, and random restarts of dead codes.)
+# * Łańcucki, A. et al. (2020). Robust training of vector quantized bottleneck models.
+#   *IJCNN*. (Codebook re-initialisation by k-means during training.)
+# * Yu, J. et al. (2022). Vector-quantized image modeling with improved VQGAN. *ICLR*.
+#   (ViT-VQGAN: low-dimensional, ℓ2-normalised codebook lookups.)
+# * Lloyd, S. P. (1982). Least squares quantization in PCM. *IEEE Transactions on
+#   Information Theory*, 28(2). (k-means, which the EMA update runs online.)

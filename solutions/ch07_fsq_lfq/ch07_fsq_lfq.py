@@ -106,8 +106,8 @@ print("fast mode" if FAST else "full mode")
 #   that rounding lands on exactly $L_i$ values;
 # * an odd $L$ gives the integers $-\tfrac{L-1}{2}, \dots, \tfrac{L-1}{2}$ ($L = 5$:
 #   $-2, -1, 0, 1, 2$); an even $L$ needs the half shift and gives half-integers
-#   ($L = 4$: $-1.5, -0.5, 0.5, 1.5$). This symmetric grid is the course's convention (it is
-#   the tutorial's code); section 5 compares it with the FSQ paper's.
+#   ($L = 4$: $-1.5, -0.5, 0.5, 1.5$). This symmetric grid is the course's convention;
+#   section 5 compares it with the grid of the FSQ paper's own code.
 #
 # The **codebook is implicit**: every combination of levels is a code, so there are
 # $\prod_i L_i$ of them, with **no parameters**, no codebook loss, no commitment loss, no
@@ -121,23 +121,21 @@ print("fast mode" if FAST else "full mode")
 # $\text{index} = k_0 + L_0 k_1 + L_0 L_1 k_2 + \dots$ (like a clock: seconds, then minutes
 # worth 60 seconds, then hours worth 60 · 60).
 #
-# **Corrections to the seeds.** Three statements in the source material are off:
+# **Three statements you will meet, corrected.**
 #
-# * The beginner's path writes the rule as $\operatorname{round}(L_i \tanh(z_i))$ and the
-#   tutorial's summary says FSQ quantizes "to $\{-L, \dots, L\}$". Both give $2L + 1$
-#   values per channel, not $L$ ($L = 8$, $d = 6$ would give $17^6 \approx 24$ million
-#   codes, not $8^6$). The scale is $\tfrac{L-1}{2}$; the tutorial's section 9.3 grid
-#   "$\{-L/2, \dots, L/2\}$" is also one level too wide.
-# * The beginner's path code computes $\operatorname{round}(\tfrac{L-1}{2}\tanh z)$ without
-#   the half shift ("scale to $[-L/2, L/2]$": the range is $[-\tfrac{L-1}{2}, \tfrac{L-1}{2}]$).
-#   For odd $L$ that is right; for even $L$ it reaches only $L - 1$ levels ($L = 4$:
-#   $-1, 0, 1$; the values $\pm 2$ need $\tanh z = \pm 1$ exactly), so levels (8, 5, 5, 5)
-#   would give $7 \cdot 125 = 875$ codes, not 1000.
-# * The tutorial's summary says FSQ has "no need for STE". It does need the straight-through
-#   estimator around `round` (the same tutorial says "rounding uses STE only" in the next
-#   breath, and its code has `round_ste`). What FSQ does not need is any *extra loss* that
-#   goes with it in a VQ-VAE (codebook and commitment terms). (The tutorial also lists the
-#   paper's fourth author as Toderici; it is Tschannen.)
+# * FSQ is often summarised as $\operatorname{round}(L_i \tanh(z_i))$, or as quantizing
+#   "to $\{-L, \dots, L\}$". Both give $2L + 1$ values per channel, not $L$ ($L = 8$,
+#   $d = 6$ would give $17^6 \approx 24$ million codes, not $8^6$). The scale is
+#   $\tfrac{L-1}{2}$; a grid written "$\{-L/2, \dots, L/2\}$" is also one level too wide.
+# * A widely copied snippet computes $\operatorname{round}(\tfrac{L-1}{2}\tanh z)$ without
+#   the half shift, with the comment "scale to $[-L/2, L/2]$" (the range is
+#   $[-\tfrac{L-1}{2}, \tfrac{L-1}{2}]$). For odd $L$ that is right; for even $L$ it reaches
+#   only $L - 1$ levels ($L = 4$: $-1, 0, 1$; the values $\pm 2$ need $\tanh z = \pm 1$
+#   exactly), so levels (8, 5, 5, 5) would give $7 \cdot 125 = 875$ codes, not 1000.
+# * FSQ is sometimes said to need "no straight-through estimator". It does need one around
+#   `round` (the FSQ paper's own code has a `round_ste` function). What FSQ does not need is
+#   any *extra loss* that goes with the straight-through estimator in a VQ-VAE (codebook and
+#   commitment terms).
 #
 # The implicit codebook sizes of the chapter:
 
@@ -189,6 +187,10 @@ display(interactive(
 # * `indices`: shape `[B, ...]` (the channel dim is combined away), `torch.long`, the mixed
 #   radix of the digits $k_i = \hat z_i + \tfrac{L_i-1}{2}$ with dim 0 least significant.
 #
+# Make every constant tensor on `z`'s device (`torch.tensor(..., device=z.device)`): the lab
+# of section 8 trains on the GPU when there is one, and your function runs inside it. The
+# same holds for the LFQ functions of sections 6 and 7.
+#
 # <details><summary>Hint 1</summary>
 #
 # Turn the per-channel numbers into tensors that broadcast over `[B, d, ...]`:
@@ -214,11 +216,14 @@ def fsq_quantize(z, levels):
     """Bound with tanh, round with straight-through; z [B, d, ...] -> (z_hat, indices [B, ...])."""
     ### BEGIN SOLUTION
     shape = (1, -1) + (1,) * (z.dim() - 2)
-    half = torch.tensor([(L - 1) / 2 for L in levels], dtype=z.dtype).view(shape)
-    shift = torch.tensor([0.5 if L % 2 == 0 else 0.0 for L in levels], dtype=z.dtype).view(shape)
+    half = torch.tensor([(L - 1) / 2 for L in levels], dtype=z.dtype, device=z.device)
+    half = half.view(shape)  # [1, d, 1, ...]
+    shift = torch.tensor([0.5 if L % 2 == 0 else 0.0 for L in levels], dtype=z.dtype,
+                         device=z.device).view(shape)
     bounded = half * torch.tanh(z) - shift  # [B, d, ...]
     z_hat = bounded + (bounded.round() - bounded).detach() + shift
-    place = torch.tensor([math.prod(levels[:i]) for i in range(len(levels))]).view(shape)
+    place = torch.tensor([math.prod(levels[:i]) for i in range(len(levels))],
+                         device=z.device).view(shape)
     digits = (z_hat.detach() + half).round().long()  # [B, d, ...] in 0..L-1
     return z_hat, (digits * place).sum(dim=1)
     ### END SOLUTION
@@ -301,7 +306,8 @@ def fsq_indices_to_codes(indices, levels):
     ### BEGIN SOLUTION
     digits = [(indices // math.prod(levels[:i])) % L for i, L in enumerate(levels)]
     codes = torch.stack(digits, dim=1).float()  # [B, d, ...]
-    half = torch.tensor([(L - 1) / 2 for L in levels]).view((1, -1) + (1,) * (codes.dim() - 2))
+    half = torch.tensor([(L - 1) / 2 for L in levels], device=codes.device)
+    half = half.view((1, -1) + (1,) * (codes.dim() - 2))
     return codes - half
     ### END SOLUTION
 
@@ -333,9 +339,9 @@ assert True
 # %% [markdown]
 # **Round trip, property-style.** For random level tuples and random shapes: codes →
 # indices → codes and indices → codes → indices must be exact (no tolerance: the values
-# are integers and half-integers, which floats represent exactly). Then the tutorial's
-# sanity checks: [f] the implicit codebook of (8, 5, 5, 5) has 1000 codes and every one of
-# them is reachable by rounding (we place one input inside each cell of the grid), and [g]
+# are integers and half-integers, which floats represent exactly). Then two checks of the
+# quantizer as a whole: the implicit codebook of (8, 5, 5, 5) has 1000 codes and every one
+# of them is reachable by rounding (we place one input inside each cell of the grid), and
 # the gradient path: the straight-through estimator passes a gradient to the encoder,
 # with no codebook and no extra loss.
 
@@ -364,7 +370,7 @@ half = torch.tensor([(L - 1) / 2 for L in levels])
 inside = torch.atanh(all_codes / half * 0.999)  # an input that rounds to each code
 _, reached = quantize(inside, levels)
 used = codebook_usage(reached, 1000)
-print(f"[f] FSQ(L=(8,5,5,5)): K_implicit = {implicit_codebook_size(levels)}, "
+print(f"FSQ(L=(8,5,5,5)): K_implicit = {implicit_codebook_size(levels)}, "
       f"usage when every cell gets an input = {100 * used:.0f}%")
 z = torch.randn(2, 4, 7, 7, requires_grad=True)
 z_hat, _ = quantize(z, levels)
@@ -373,17 +379,17 @@ grad_ok = z.grad is not None and bool(z.grad.abs().sum() > 0)
 fsq_module = FSQ(levels, quantize=quantize)
 n_params = sum(p.numel() for p in fsq_module.parameters())
 aux = float(fsq_module(torch.randn(2, 4, 7, 7))[2])
-print(f"[g] FSQ grad path: gradient reaches z: {grad_ok}; quantizer parameters: {n_params}; "
+print(f"FSQ gradient path: gradient reaches z: {grad_ok}; quantizer parameters: {n_params}; "
       f"extra loss: {aux}")
-record(CHAPTER, "sanity_f_usage_all_cells", used)
-record(CHAPTER, "sanity_g_gradient_reaches_encoder", grad_ok)
+record(CHAPTER, "fsq_usage_all_cells", used)
+record(CHAPTER, "fsq_gradient_reaches_encoder", grad_ok)
 
 # %% [markdown]
 # Usage is 100% here *by construction*: we fed one input into each cell. Whether a trained
 # encoder spreads its outputs over all cells is another question, answered in section 8.
 
 # %% [markdown]
-# ## 5. Whose grid? The course, the FSQ paper and the beginner's path
+# ## 5. Whose grid? The course's, the FSQ paper's, and two common mistakes
 #
 # The FSQ paper's own code (its appendix) differs from the course's convention in two
 # ways: it shifts the input of $\tanh$ so that, for even $L$, **0 is a level**, and it
@@ -396,15 +402,16 @@ record(CHAPTER, "sanity_g_gradient_reaches_encoder", grad_ok)
 #
 # The figure shows, for $L = 4$ and $L = 5$, what each version outputs as the encoder
 # output sweeps from $-3.5$ to $3.5$ (left) and the set of levels it can reach (right),
-# including the two seed versions of section 1: the beginner's path code (no half shift:
-# 3 levels for $L = 4$) and its formula $\operatorname{round}(L\tanh z)$ ($2L + 1$ levels).
+# including the two mistaken versions of section 1: the snippet without the half shift
+# (3 levels for $L = 4$) and the formula $\operatorname{round}(L\tanh z)$ ($2L + 1$
+# levels).
 
 # %%
 fig = render_grid_conventions((4, 5))
 plt.show()
 
 # %% [markdown]
-# ## 6. LFQ: one bit per channel
+# ## 6. Build it: LFQ, one bit per channel
 #
 # **Lookup-free quantization** (LFQ; Yu et al., MAGVIT-v2, ICLR 2024) is FSQ with $L = 2$
 # taken to its simplest form: each channel becomes its **sign**,
@@ -436,7 +443,7 @@ def lfq_quantize(z):
     (z_hat in {-1, +1}, indices [B, ...] = sum_i bit_i 2^i)."""
     ### BEGIN SOLUTION
     q = torch.where(z >= 0, 1.0, -1.0).to(z.dtype)  # [B, d, ...]
-    place = (2 ** torch.arange(z.shape[1])).view((1, -1) + (1,) * (z.dim() - 2))
+    place = (2 ** torch.arange(z.shape[1], device=z.device)).view((1, -1) + (1,) * (z.dim() - 2))
     return z + (q - z).detach(), ((q > 0).long() * place).sum(dim=1)
     ### END SOLUTION
 
@@ -516,7 +523,8 @@ def lfq_entropy_terms(z, inv_temperature=100.0):
     """z [N, d] -> (mean_i H(p_i), H(mean_i p_i)), p_i = softmax(2 * inv_temperature * z_i C^T)."""
     ### BEGIN SOLUTION
     d = z.shape[1]
-    bits = (torch.arange(2 ** d).unsqueeze(1) >> torch.arange(d)) & 1  # [K, d]
+    k = torch.arange(2 ** d, device=z.device).unsqueeze(1)  # [K, 1]
+    bits = (k >> torch.arange(d, device=z.device)) & 1  # [K, d]
     codes = (2 * bits - 1).to(z.dtype)  # [K, d] in {-1, +1}
     log_p = (2 * inv_temperature * z @ codes.t()).log_softmax(dim=1)  # [N, K]
     p = log_p.exp()
@@ -583,13 +591,13 @@ assert True
 # z_{ij}))$ (the hidden tests use this as an independent oracle). The codebook term does
 # not factorize (it is the entropy of a mixture), which is why we enumerate the $2^d$ codes
 # and keep $d$ small; at $d = 18$ real implementations split the bits into groups.
-# The tutorial's LFQ sketch computes exactly such per-bit entropies of $\sigma(z)$, but it
-# *maximizes* them (`entropy_loss = -per_dim_entropy.mean()`), which pushes every $z$
+# A sketch of LFQ that circulates widely computes exactly such per-bit entropies of
+# $\sigma(z)$, but it *maximizes* them (`entropy_loss = -per_dim_entropy.mean()`), which pushes every $z$
 # towards 0, the opposite of MAGVIT-v2's per-sample term; and it has no codebook term, the
 # one that actually spreads the codes.
 #
-# *The temperature must match the scale of $z$.* The contract's default
-# $\tau = 100$ is MAGVIT-v2's. Our encoder's outputs are of order 1, so at $\tau = 100$ the
+# *The temperature must match the scale of $z$.* The default of `lfq_entropy_terms`,
+# $\tau = 100$, is MAGVIT-v2's. Our encoder's outputs are of order 1, so at $\tau = 100$ the
 # logits differ by hundreds and every $p_i$ is practically one-hot: the per-sample entropy
 # is already near 0, and the gradient of the two terms reaches only the rare channel values
 # within about $1/(4\tau)$ of 0, where a bit is still undecided. The next cell measures this
@@ -607,7 +615,7 @@ for tau in (100.0, 10.0, 1.0):
           f"(5% < P(+1) < 95%): {100 * undecided:5.1f}%")
 
 # %% [markdown]
-# ## 8. Experiment: five quantizers, one tokenizer, real digits
+# ## 8. Lab: five quantizers, one tokenizer, real digits
 #
 # The tokenizer of chapters 5 and 6: a conv encoder maps a 28×28 MNIST digit to a 7×7 grid
 # of $D$-dimensional vectors, a quantizer turns each into a token, and a conv decoder
@@ -633,8 +641,8 @@ for tau in (100.0, 10.0, 1.0):
 # digits (PyTorch's default initialisation gives about 0.01, i.e. a single FSQ code), and
 # the decoder's last bias starts at the logit of the mean pixel, so that the untrained
 # decoder already outputs the average brightness. Section 9 shows what happens to FSQ
-# without them. Everything else is chapter 6's recipe, with fewer steps since we train six
-# models: 600 steps of 64 digits (120 of 32 in fast mode), Adam at 2·10⁻³.
+# without them. Everything else is chapter 6's recipe, with fewer steps since the chapter
+# trains a dozen models: 600 steps of 64 digits (120 of 32 in fast mode), Adam at 2·10⁻³.
 #
 # After training we measure on **all 4,000 training digits** (196,000 tokens) the code
 # usage and perplexity, and on the 1,000 test digits the reconstruction PSNR.
@@ -683,13 +691,13 @@ def train_quantizer(name, seed=0, good_start=True, normalise=False):
     (section 9): every channel of z_e is centred with unit spread over each batch."""
     seed_everything(seed)
     quantizer, dim = QUANTIZERS[name]()
-    model = QuantizedAutoencoder(quantizer, dim, WIDTH)
+    model = QuantizedAutoencoder(quantizer, dim, WIDTH).to(DEVICE)
     if good_start:
-        start_well(model, x_train[:500])
+        start_well(model, x_train[:500].to(DEVICE))
     if normalise:
         model.encoder.net.append(nn.BatchNorm2d(dim, affine=False))  # [B, D, 7, 7] -> same
     history = train_tokenizer(model, x_train, steps=STEPS, batch_size=BATCH, lr=LR, seed=seed,
-                              desc=name, progress=not FAST)
+                              desc=name, progress=not FAST, device=DEVICE)
     return model, history
 
 
@@ -777,27 +785,29 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to notice** (the numbers are in the table above; they vary a little with the seed).
+# **What to notice** (the full run's numbers; they vary a little with the random seed).
 #
-# * The **gradient codebook** collapses as in chapter 6; **EMA + revival** uses nearly all
-#   of its 512 codes, at the price of a codebook, two buffers, a revival schedule and the
-#   most code.
-# * **FSQ**, with no parameters, no auxiliary loss and no revival, uses most of its 1000
-#   codes (the target in full mode is at least 80%; section 9 shows how much this depends
-#   on the seed, and a cure) and reconstructs about as well as the revived VQ, with a
-#   quarter of the channels. Its usage is not 100%: usage is a property
+# * The **gradient codebook** collapses as in chapter 6 ({{vq_gradient_usage:.1%}} of its
+#   512 codes used); **EMA + revival** uses {{vq_ema_revival_usage:.1%}} of them, at the
+#   price of a codebook, two buffers, a revival schedule and the most code.
+# * **FSQ**, with no parameters, no auxiliary loss and no revival, uses
+#   {{fsq_usage:.1%}} of its 1000 codes (section 9 shows how much this depends on the
+#   random seed, and a cure) and reconstructs at least as well as the revived VQ
+#   ({{fsq_psnr:.1f}} dB against {{vq_ema_revival_psnr:.1f}} dB), with a quarter of the
+#   channels. Its usage is not 100%: usage is a property
 #   of the *encoder's* outputs, and a code is used only if some digit patch lands in its
 #   cell. What FSQ rules out is codes that cannot be reached; there is nothing to die.
-# * **LFQ** without the entropy terms uses a few dozen of its 1024 codes: whole bits are
-#   constant (each channel settles on one sign for nearly every input). With the entropy
-#   terms, nearly every code is used. That is the sense of MAGVIT-v2's penalty: a
+# * **LFQ** without the entropy terms uses {{lfq_usage:.1%}} of its 1024 codes: whole bits
+#   are constant (each channel settles on one sign for nearly every input). With the
+#   entropy terms, {{lfq_entropy_usage:.1%}} are used. That is the sense of MAGVIT-v2's penalty: a
 #   one-bit-per-channel quantizer has no levels in between to spread over, so usage has
 #   to be asked for.
 
 # %%
 fsq_run = runs["FSQ"]
 with torch.no_grad():
-    z_fsq = torch.cat([fsq_run["model"].encoder(c) for c in x_train.split(1000)])  # [N,4,7,7]
+    z_fsq = torch.cat([fsq_run["model"].encoder(c.to(DEVICE)).cpu()
+                       for c in x_train.split(1000)])  # [N, 4, 7, 7]
     z_hat_fsq, _ = quantize(z_fsq, FSQ_LEVELS)
 
 
@@ -838,7 +848,7 @@ for name, bits in lfq_bits.items():
 # the same sign; with them each bit is close to 50/50.
 
 # %% [markdown]
-# ## 9. Break it: FSQ's dead channels
+# ## 9. Lab: FSQ's dead channels
 #
 # FSQ cannot have dead *codes* in the VQ sense, but it can have dead **channels**. Train
 # FSQ again, identical except for the start: PyTorch's default initialisation (encoder
@@ -848,7 +858,7 @@ for name, bits in lfq_bits.items():
 model_cold, history_cold = train_quantizer("FSQ", good_start=False)
 cold = evaluate(model_cold, 1000)
 with torch.no_grad():
-    z_cold = torch.cat([model_cold.encoder(c) for c in x_train.split(1000)])
+    z_cold = torch.cat([model_cold.encoder(c.to(DEVICE)).cpu() for c in x_train.split(1000)])
     z_hat_cold, _ = quantize(z_cold, FSQ_LEVELS)
 fig, axes = plt.subplots(1, 4, figsize=(11, 2.4), sharey=True)
 plot_level_shares(axes, level_shares(z_hat_cold, FSQ_LEVELS), FSQ_LEVELS,
@@ -876,11 +886,11 @@ record(CHAPTER, "fsq_default_start_psnr", cold["psnr"])
 # from 0). Starting at unit variance puts the outputs on many codes from step 0, and
 # starting the decoder at the mean brightness removes the first global push.
 #
-# ### Is a good start enough? Four seeds
+# ### Is a good start enough? Four random seeds
 #
 # A good start is not a guarantee: a channel can still drift to its edge later in
-# training. Below, FSQ is trained with the recipe of section 8 from several seeds (four in
-# full mode, one in fast mode), once as it is and once with one more layer at the end of
+# training. Below, FSQ is trained with the recipe of section 8 from several random seeds
+# (four in full mode, one in fast mode), once as it is and once with one more layer at the end of
 # the encoder: a **BatchNorm without learned scale or shift**,
 # `nn.BatchNorm2d(4, affine=False)`, which centres every channel of $z$ and gives it unit
 # spread over each batch. It has no parameters (only running statistics, used in eval
@@ -906,13 +916,19 @@ for seed in SEEDS:
 for normalise, label in ((False, "fsq_seed"), (True, "fsq_batchnorm_seed")):
     for key in ("usage", "psnr"):
         record(CHAPTER, f"{label}_{key}", {seed: seed_runs[seed, normalise][key] for seed in SEEDS})
+        for name, pick_one in (("min", min), ("max", max)):
+            record(CHAPTER, f"{label}_{key}_{name}",
+                   pick_one(seed_runs[seed, normalise][key] for seed in SEEDS))
 
 # %% [markdown]
-# In our full run the plain recipe's usage ranged from about 40% to 95% over the four
-# seeds (the low runs, again, with one channel drifted towards its edge), while with the
-# BatchNorm every seed used more than 85% of the 1000 codes, with a slightly better
-# PSNR. Section 8 kept the plain recipe, so that all five quantizers share exactly the same
-# encoder; its FSQ number is one seed's. Other cures in use: a small learned projection
+# In the full run the plain recipe's usage ranged from {{fsq_seed_usage_min:.0%}} to
+# {{fsq_seed_usage_max:.0%}} over the four random seeds (the low runs, again, with one
+# channel drifted towards its edge), while with the BatchNorm it ranged from
+# {{fsq_batchnorm_seed_usage_min:.0%}} to {{fsq_batchnorm_seed_usage_max:.0%}}, with a
+# PSNR of {{fsq_batchnorm_seed_psnr_min:.1f}} to {{fsq_batchnorm_seed_psnr_max:.1f}} dB
+# (against {{fsq_seed_psnr_min:.1f}} to {{fsq_seed_psnr_max:.1f}} dB without it). Section 8
+# kept the plain recipe, so that all five quantizers share exactly the same encoder; its FSQ
+# number comes from one random seed. Other cures in use: a small learned projection
 # before the quantizer, a loss that does not push outputs to infinity (squared error).
 # Whatever the cure, watch the level shares per channel: they are the FSQ counterpart of
 # the usage histogram.
@@ -920,8 +936,8 @@ for normalise, label in ((False, "fsq_seed"), (True, "fsq_batchnorm_seed")):
 # %% [markdown]
 # ## 10. VQ-VAE against FSQ, measured
 #
-# The beginner's path compares VQ-VAE and FSQ in a table. Here it is again, with the
-# numbers measured above (this machine, this run) beside the claims.
+# VQ-VAE and FSQ are often compared in a table of claims. Here are those claims, with the
+# numbers measured above (this machine, this run) beside them.
 
 # %%
 vq, ema, fsq = runs["VQ gradient"], runs["VQ EMA + revival"], runs["FSQ"]
@@ -947,21 +963,28 @@ for label, left, right in rows:
 record(CHAPTER, "fsq_vs_vq_psnr_gap_db", fsq["psnr"] - ema["psnr"])
 
 # %% [markdown]
-# Reading it against the seed's table:
+# Reading the claims against the measurements:
 #
-# * *"Extra parameters: K × D (e.g. 8192 × 256 = 2M)" against "Zero"*: right; here 8,192
-#   against 0 (the seed's example, 8192 × 256, is 2,097,152).
+# * *"Extra parameters: K × D (e.g. 8192 × 256 = 2M)" against "Zero"*: right; here
+#   {{vq_gradient_params:,}} against {{fsq_params}} (the claim's example, 8192 × 256, is
+#   2,097,152).
 # * *"Collapse risk: High, needs EMA + revival" against "None, all codes are equally
 #   accessible"*: the VQ side is confirmed above. The FSQ side needs a qualification: no
 #   code can die, because none is learned, but usage still depends on the encoder's
 #   outputs (a few codes stay unused), and a badly started encoder can kill whole
 #   channels (section 9).
 # * *"Reconstruction quality: VQ slightly better, comparable in practice"*: with the same
-#   encoder, decoder and budget, compare the PSNR of FSQ and EMA + revival above (the gap
-#   is recorded as `fsq_vs_vq_psnr_gap_db`); the gradient codebook, collapsed, is worst.
-# * *"Code: ~50 lines against ~5 lines"*: FSQ's quantization is three lines (bound, round
-#   with straight-through, shift back); with the token indices, a module wrapper and
-#   helpers it is a few dozen, still well under the EMA + revival VQ.
+#   encoder, decoder and budget, FSQ reached {{fsq_psnr:.2f}} dB and EMA + revival
+#   {{vq_ema_revival_psnr:.2f}} dB (FSQ minus VQ: {{fsq_vs_vq_psnr_gap_db:+.2f}} dB), so here
+#   the VQ was not the better one; the gradient codebook, collapsed, is worst
+#   ({{vq_gradient_psnr:.1f}} dB).
+# * *"Code: ~50 lines against ~5 lines"*: only the quantization itself is that short: three
+#   lines (bound, round with straight-through, shift back). Counted the same way for every
+#   quantizer (the module with the functions it needs), FSQ has {{fsq_lines}} lines, fewer
+#   than EMA + revival ({{vq_ema_revival_lines}}) but **more** than the gradient VQ
+#   ({{vq_gradient_lines}}), whose nearest-code lookup is as short as FSQ's rounding and
+#   which needs no token-index arithmetic (its index is the argmin). What FSQ saves is the
+#   machinery around a learned codebook, not lines in the simplest VQ.
 
 # %% [markdown]
 # ## 11. Checkpoint
@@ -1082,15 +1105,37 @@ assert answer_q3 == "b"
 #   and no extra loss. Tokens are the mixed-radix number of the level digits, dim 0 least
 #   significant, and `fsq_indices_to_codes` inverts it exactly.
 # * The FSQ paper's grid is the same idea scaled into $[-1, 1]$ and, for even $L$, shifted
-#   to include 0; the seeds' $\operatorname{round}(L \tanh z)$ and their "no STE" are wrong.
+#   to include 0; the often-quoted $\operatorname{round}(L \tanh z)$ and "no STE" are wrong.
 # * **LFQ** is the sign of each channel ($L = 2$, $\operatorname{sign}(0) = +1$), $2^d$
 #   codes; on its own it leaves bits dead, and MAGVIT-v2's entropy terms (low per-sample,
 #   high codebook entropy, $p \propto \exp(2\tau\, z \cdot c)$, natural log) bring the
 #   usage back, with a temperature matched to the scale of $z$.
-# * On MNIST with the same tokenizer, FSQ used most of its 1000 codes without any
-#   auxiliary loss and matched the revived VQ's reconstruction with a fraction of the
+# * On MNIST with the same tokenizer, FSQ used {{fsq_usage:.0%}} of its 1000 codes without
+#   any auxiliary loss and reconstructed at least as well as the revived VQ
+#   ({{fsq_psnr:.1f}} against {{vq_ema_revival_psnr:.1f}} dB) with a fraction of the
 #   machinery; but it can lose whole channels to tanh saturation, so watch the level
 #   shares per channel.
 #
 # Next: **Chapter 8, tokenizers**: VQ-GAN's perceptual and adversarial losses, which make
 # such tokens sharp enough for images bigger than digits.
+
+# %% [markdown]
+# ## References
+#
+# * Mentzer, F., Minnen, D., Agustsson, E. and Tschannen, M. (2024). Finite scalar
+#   quantization: VQ-VAE made simple. *ICLR*. (FSQ, its grid and its code.)
+# * Yu, L., Lezama, J., Gundavarapu, N. B., Versari, L., Sohn, K., Minnen, D., Cheng, Y.,
+#   Gupta, A., Gu, X., Hauptmann, A. G., Gong, B., Yang, M.-H., Essa, I., Ross, D. A. and
+#   Jiang, L. (2024). Language model beats diffusion: tokenizer is key to visual
+#   generation. *ICLR*. (MAGVIT-v2: LFQ and its entropy terms.)
+# * van den Oord, A., Vinyals, O. and Kavukcuoglu, K. (2017). Neural discrete
+#   representation learning. *NeurIPS*. (VQ-VAE, the learned codebook compared here.)
+# * Bengio, Y., Léonard, N. and Courville, A. (2013). Estimating or propagating gradients
+#   through stochastic neurons for conditional computation. arXiv:1308.3432. (The
+#   straight-through estimator.)
+# * Ioffe, S. and Szegedy, C. (2015). Batch normalization: accelerating deep network
+#   training by reducing internal covariate shift. *ICML*.
+# * Łańcucki, A., Chorowski, J., Sanchez, G., Marxer, R., Chen, N., Dolfing, H. J. G. A.,
+#   Khurana, S., Alumäe, T. and Laurent, A. (2020). Robust training of vector quantized
+#   bottleneck models. *IJCNN*. (Batch normalisation before the quantizer, codebook
+#   re-initialisation.)

@@ -1,0 +1,245 @@
+"""The interactives in a real browser: JupyterLab + headless Chromium.
+
+JupyterLab is started on a free local port over a temporary copy of the student notebooks.
+For every chapter, its notebook is opened in Debian's Chromium (driven by Playwright) and
+executed up to and including its first interactive with a slider (chapter 2's whole notebook
+is run with Run All, to the end; a few notebooks run at once, each with its own kernel);
+then, once the kernel is idle:
+  * the widget rendered: no "Error displaying widget", no page errors, a figure is shown;
+  * every slider track of that interactive is at least 150 px wide (wide enough to drag);
+  * moving the first slider with the keyboard redraws the figure: a new, non-empty image
+    of the same size, fully loaded.
+Screenshots go to a temporary folder whose path is printed when a check fails. Without
+/usr/bin/chromium or the playwright package the test is skipped, saying how to enable it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tools.chapters import chapters, release_ipynb
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+CHROMIUM = Path("/usr/bin/chromium")
+FULL_RUN = "ch02_variational_trick"  # the chapter run to the end with Run All
+MIN_TRACK_PX = 150
+CONCURRENT = 4  # notebooks executing at once (each its own kernel)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync",
+                 # several notebooks run at once in background tabs: do not throttle them
+                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                 "--disable-backgrounding-occluded-windows"]
+
+
+def _playwright():
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: `apt-get install chromium chromium-driver` "
+                    "(.ci/run does it in CI) to run the browser test")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is missing: pip install -c constraints.txt playwright")
+    return sync_playwright
+
+
+def _released() -> list[str]:
+    """The chapters with a student notebook (all of them, once generated)."""
+    return [c for c in chapters() if release_ipynb(c).exists()]
+
+
+def _with_sliders() -> list[str]:
+    """The released chapters that have an interactive with a slider (the review chapter has
+    none: it ends with a score card)."""
+    return [c for c in _released() if _first_slider_interactive(c, required=False) is not None]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab over a copy of notebooks/, exposing the app object to the page."""
+    work = tmp_path_factory.mktemp("lab")
+    for chapter in _released():
+        shutil.copytree(release_ipynb(chapter).parent, work / chapter)
+    port = _free_port()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(work / ".runtime"),
+           "JUPYTER_CONFIG_DIR": str(work / ".config"), "LESSONLIB_FAST": "1",
+           "OMP_NUM_THREADS": "1",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    settings = work / ".settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)  # no "news" pop-up over the screenshots
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(work / ".settings")
+    log = (work / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
+         f"--ServerApp.root_dir={work}", "--LabApp.expose_app_in_browser=True", *root],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/api/status", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"JupyterLab exited:\n{(work / 'lab.log').read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield base, work
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+KERNEL_IDLE = """(last) => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+                 && panel.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== 'idle') return false;
+  const cells = panel.content.widgets;
+  return cells.slice(0, last < 0 ? cells.length : last + 1)
+              .every(c => c.model.type !== 'code' || c.model.executionCount !== null);
+}"""
+
+KERNEL_READY = """() => { const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  return !!(panel && panel.content && panel.sessionContext && panel.sessionContext.session
+            && panel.sessionContext.session.kernel
+            && panel.sessionContext.session.kernel.status === 'idle'); }"""
+
+RUN = """(index) => {  // starts the execution and returns at once
+  const app = window.jupyterapp, panel = app.shell.currentWidget;
+  if (index < 0) { app.commands.execute('notebook:run-all-cells'); return true; }
+  panel.content.activeCellIndex = index;
+  app.commands.execute('notebook:run-all-above').then(
+    () => app.commands.execute('notebook:run-cell'));
+  return true;
+}"""
+
+CELL_NODE = """async (index) => { const nb = window.jupyterapp.shell.currentWidget.content;
+  await nb.scrollToItem(index, 'start'); return nb.widgets[index].node; }"""
+
+IMAGE = """(box) => { const img = box.querySelector('.widget-output img');
+  return img ? {src: img.src.length + ':' + img.src.slice(-64), complete: img.complete,
+                w: img.naturalWidth, h: img.naturalHeight} : null; }"""
+
+IMAGE_READY = f"(b) => {{ const r = ({IMAGE})(b); return !!(r && r.complete && r.w > 0); }}"
+
+IMAGE_CHANGED = (f"([b, old]) => {{ const r = ({IMAGE})(b); return !!(r && r.complete "
+                 "&& r.w > 0 && r.src !== old.src); }")
+
+
+def _first_slider_interactive(chapter: str, required: bool = True) -> int | None:
+    cells = json.loads(release_ipynb(chapter).read_text())["cells"]
+    for i, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "interactive(" in source and "Slider(" in source:
+            return i
+    if required:
+        raise AssertionError(f"{chapter} has no interactive with a slider")
+    return None
+
+
+def _start(browser, base: str, chapter: str):
+    """Open the chapter (its own browser context and JupyterLab workspace, so no other
+    notebook is restored beside it) and start its execution; return the page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda err: page.errors.append(str(err)))
+    page.goto(f"{base}/lab/workspaces/{chapter}/tree/{chapter}/{chapter}.ipynb?reset")
+    page.wait_for_function(KERNEL_READY, timeout=120_000, polling=250)
+    index = -1 if chapter == FULL_RUN else _first_slider_interactive(chapter)
+    page.evaluate(RUN, index)
+    return page
+
+
+def _probe(page, chapter: str, shots: Path) -> list[str]:
+    """Once the kernel is idle: the interactive's widget, slider tracks and redraw."""
+    problems = []
+    index = _first_slider_interactive(chapter)
+    last = -1 if chapter == FULL_RUN else index  # the cells that must have run
+    page.wait_for_function(KERNEL_IDLE, arg=last, timeout=300_000, polling=500)
+    cell = page.evaluate_handle(CELL_NODE, index).as_element()
+    if "Error displaying widget" in cell.inner_text():
+        problems.append("Error displaying widget")
+    box = cell.wait_for_selector(".widget-vbox", state="attached", timeout=60_000)
+    box.scroll_into_view_if_needed()
+    page.wait_for_function(IMAGE_READY, arg=box, timeout=60_000, polling=250)
+    page.screenshot(path=str(shots / f"{chapter}-before.png"))
+    widths = [t.bounding_box()["width"]
+              for t in box.query_selector_all(".widget-slider .slider-container")]
+    if not widths:
+        problems.append("no slider track rendered")
+    if any(w < MIN_TRACK_PX for w in widths):
+        problems.append(f"slider tracks narrower than {MIN_TRACK_PX} px: "
+                        f"{[round(w) for w in widths]}")
+    before = box.evaluate(IMAGE)
+    box.query_selector(".widget-slider .noUi-handle").focus()
+    page.keyboard.press("ArrowRight")
+    try:
+        page.wait_for_function(IMAGE_CHANGED, arg=[box, before], timeout=60_000, polling=250)
+    except Exception:  # noqa: BLE001  (reported with the screenshot)
+        problems.append("the figure did not change after moving a slider with the keyboard")
+    page.wait_for_function(KERNEL_IDLE, arg=last, timeout=60_000, polling=250)
+    after = box.evaluate(IMAGE)
+    if not after or (after["w"], after["h"]) != (before["w"], before["h"]):
+        problems.append(f"the redrawn image is {after} instead of {before['w']}x{before['h']}")
+    page.screenshot(path=str(shots / f"{chapter}-after.png"))
+    return problems + [f"page error: {e}" for e in page.errors]
+
+
+def test_first_interactive_of_every_chapter_renders_and_responds(lab, tmp_path):
+    sync_playwright = _playwright()
+    base, _ = lab
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    found, started = {}, time.perf_counter()
+    todo = _with_sliders()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            while todo:  # a few chapters at a time: their kernels run side by side
+                batch, todo = todo[:CONCURRENT], todo[CONCURRENT:]
+                pages = {chapter: _start(browser, base, chapter) for chapter in batch}
+                for chapter, page in pages.items():
+                    try:
+                        problems = _probe(page, chapter, shots)
+                    except Exception as err:  # noqa: BLE001
+                        page.screenshot(path=str(shots / f"{chapter}-error.png"))
+                        problems = [f"{type(err).__name__}: {str(err)[:300]}"]
+                    if problems:
+                        found[chapter] = problems
+                for page in pages.values():
+                    page.evaluate("window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+                    page.context.close()
+        finally:
+            browser.close()
+    seconds = time.perf_counter() - started
+    print(f"browser test: {len(_with_sliders())} chapters in {seconds:.0f} s; "
+          f"screenshots in {shots}")
+    assert not found, f"screenshots in {shots}:\n" + "\n".join(
+        f"{c}: {'; '.join(ps)}" for c, ps in found.items())
