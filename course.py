@@ -98,7 +98,10 @@ def main(argv: list[str]) -> int:
     if command == "test":
         tier = ["-m", "not slow"] if "--quick" in rest else []
         rest = [arg for arg in rest if arg != "--quick"]
-        return run([str(PYTHON), "-m", "pytest", "-n", "2", *tier, *rest], MPLBACKEND="Agg")
+        # worksteal: a worker that runs out of tests takes queued ones from the other, so the
+        # long notebook and grading tests do not end up in one worker's queue
+        return run([str(PYTHON), "-m", "pytest", "-n", "2", "--dist", "worksteal", *tier, *rest],
+                   MPLBACKEND="Agg")
     if command == "grade":
         return run([str(PYTHON), "-m", "tools.grade", *rest])
     if command in {"generate", "results", "bench"}:

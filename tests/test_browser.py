@@ -198,8 +198,11 @@ def _probe(page, chapter: str, shots: Path) -> list[str]:
         problems.append(f"slider tracks narrower than {MIN_TRACK_PX} px: "
                         f"{[round(w) for w in widths]}")
     before = box.evaluate(IMAGE)
-    box.query_selector(".widget-slider .noUi-handle").focus()
-    page.keyboard.press("ArrowRight")
+    handle = box.query_selector(".widget-slider .noUi-handle")
+    value, top = (handle.get_attribute(a) for a in ("aria-valuenow", "aria-valuemax"))
+    at_max = value is not None and top is not None and float(value) >= float(top)
+    handle.focus()
+    page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")  # a slider may start at its max
     try:
         page.wait_for_function(IMAGE_CHANGED, arg=[box, before], timeout=60_000, polling=250)
     except Exception:  # noqa: BLE001  (reported with the screenshot)

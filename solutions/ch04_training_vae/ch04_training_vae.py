@@ -491,6 +491,8 @@ def fit_vae(model, *, steps, data=x_train, beta=1.0, anneal_steps=0, free_bits=0
         return {"loss": loss, "recon": recon, "kl": kl, "beta": beta_t,
                 "active": count_active(mu.detach())}
 
+    # no device= here: the batches stay on the CPU, where the seeded generator binarizes
+    # them, and `step` moves each one to DEVICE (so every device sees the same digits)
     return train(model.parameters(), step, batches, steps=steps, optimizer=opt, desc=desc,
                  progress=not FAST, callback=(lambda i, logs: sched.step()) if sched else None)
 

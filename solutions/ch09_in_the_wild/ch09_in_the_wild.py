@@ -171,7 +171,8 @@ feature_crops = torch.cat([random_crops(train_photos[i:i + 1], 400, 32,
 feature_labels = torch.arange(len(train_names)).repeat_interleave(400)  # [2000]
 photo_net = FeatureNet(in_channels=3, num_classes=len(train_names)).to(DEVICE)
 history = train_feature_net(photo_net, feature_crops.to(DEVICE), feature_labels.to(DEVICE),
-                            steps=pick(200, 40, fast_mode=FAST), batch_size=64, lr=3e-3)
+                            steps=pick(200, 40, fast_mode=FAST), batch_size=64, lr=3e-3,
+                            device=DEVICE)
 photo_net.requires_grad_(False).eval()
 print(f"photo classifier: {history.last('accuracy'):.2f} training accuracy (last 50 steps), "
       f"{history.seconds:.1f} s")
@@ -210,7 +211,7 @@ def train_autoencoder(kl_weight):
         pair.to(DEVICE)  # before train_vqgan builds its optimizers
         first = train_vqgan(pair["before_gan"], crops_on, steps=STEPS_L1, batch_size=BATCH,
                             lr=2e-3, seed=0, perceptual=perceptual, progress=not FAST,
-                            desc=f"KL weight {kl_weight:g}: L1 + feature + KL")
+                            desc=f"KL weight {kl_weight:g}: L1 + feature + KL", device=DEVICE)
         pair["after_gan"].load_state_dict(pair["before_gan"].state_dict())
         seed_everything(100)
         disc = PatchDiscriminator(3, width=16, n_layers=2).to(
@@ -218,7 +219,7 @@ def train_autoencoder(kl_weight):
         second = train_vqgan(pair["after_gan"], crops_on, steps=STEPS_GAN, batch_size=BATCH,
                              lr=2e-4, seed=1, perceptual=perceptual, discriminator=disc,
                              disc_start=0, disc_weight=0.5, progress=not FAST,
-                             desc=f"KL weight {kl_weight:g}: + PatchGAN")
+                             desc=f"KL weight {kl_weight:g}: + PatchGAN", device=DEVICE)
         return {"seconds_first": first.seconds, "seconds_gan": second.seconds,
                 "lambda_mean": float(np.nanmean(second["lambda"]))}
 
@@ -571,7 +572,8 @@ def train_beta_vae(x_train, beta):
         loss, _, kl = vae_loss(x, x_hat, mu, logvar, likelihood="gaussian", beta=beta)
         return {"loss": loss, "kl": kl}
 
-    history = train(model.parameters(), step, batches, steps=RD_STEPS, lr=2e-3, progress=False)
+    history = train(model.parameters(), step, batches, steps=RD_STEPS, lr=2e-3, progress=False,
+                    device=DEVICE)
     return model, history.seconds
 
 
@@ -769,7 +771,7 @@ x_train, y_train, x_test = x_train.to(DEVICE), y_train.to(DEVICE), x_test.to(DEV
 seed_everything(0)
 digit_net = FeatureNet(in_channels=1, num_classes=10).to(DEVICE)
 train_feature_net(digit_net, x_train, y_train, steps=pick(300, 40, fast_mode=FAST),
-                  batch_size=64, lr=5e-3, seed=0)
+                  batch_size=64, lr=5e-3, seed=0, device=DEVICE)
 digit_net.requires_grad_(False).eval()
 RECIPE_STEPS = pick(300, 30, fast_mode=FAST)
 RECIPES = {"A: L1": {}, "B: L1 + feature": {"perceptual": True},
@@ -799,7 +801,7 @@ def train_recipe(name):
         history = train_vqgan(model, x_train, steps=RECIPE_STEPS, batch_size=32, seed=0,
                               perceptual=FeatureDistance(digit_net) if options.get("perceptual") else None,
                               discriminator=disc, disc_lr=2e-4, disc_start=RECIPE_STEPS // 4,
-                              progress=not FAST, desc=f"recipe {name}")
+                              progress=not FAST, desc=f"recipe {name}", device=DEVICE)
         return {"seconds": history.seconds}
 
     return cached_model("digit_tokenizer_recipe", config, build, fit, use_cache=not FAST)
