@@ -1,22 +1,25 @@
 """The interactives in a real browser: JupyterLab + headless Chromium.
 
-JupyterLab is started on a free local port over a temporary copy of the student notebooks.
-For every chapter, its notebook is opened in Debian's Chromium (driven by Playwright) and
-executed up to and including its first interactive with a slider (chapter 2's whole notebook
-is run with Run All, to the end; a few notebooks run at once, each with its own kernel);
-then, once the kernel is idle:
+JupyterLab is started on a free local port over a temporary copy of the student notebooks
+and opened once in Debian's Chromium (driven by Playwright). Every chapter's notebook is
+opened as a tab of that page and executed up to and including its first interactive with a
+slider (chapter 2's whole notebook is run with Run All, to the end). A few notebooks run at
+once, each with its own kernel, the longest first; the next one opens when one is probed.
+Once a notebook's kernel is idle:
   * the widget rendered: no "Error displaying widget", no page errors, a figure is shown;
   * every slider track of that interactive is at least 150 px wide (wide enough to drag);
   * moving the first slider with the keyboard redraws the figure: a new, non-empty image
     of the same size, fully loaded.
-Screenshots go to a temporary folder whose path is printed when a check fails. Without
-/usr/bin/chromium or the playwright package the test is skipped, saying how to enable it.
+Screenshots go to a temporary folder whose path is printed, with a table of when each
+notebook opened, was ready and was probed. Without /usr/bin/chromium or the playwright
+package the test is skipped, saying how to enable it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -34,7 +37,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = Path("/usr/bin/chromium")
 FULL_RUN = "ch02_variational_trick"  # the chapter run to the end with Run All
 MIN_TRACK_PX = 150
-CONCURRENT = 4  # notebooks executing at once (each its own kernel)
+TRAINING_LOOP = re.compile(r"\b(train|train_tokenizer|train_vqgan|train_prior|train_feature_net)\(")
+CONCURRENT = 3  # notebooks executing at once (each its own kernel)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync",
@@ -88,6 +92,9 @@ def lab(tmp_path_factory):
     settings.mkdir(parents=True)  # no "news" pop-up over the screenshots
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    notebook = work / ".settings" / "@jupyterlab" / "notebook-extension"
+    notebook.mkdir(parents=True)  # JupyterLab's lightest rendering: only the cells in view
+    (notebook / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "full"}))
     env["JUPYTERLAB_SETTINGS_DIR"] = str(work / ".settings")
     log = (work / "lab.log").open("w")
     proc = subprocess.Popen(
@@ -115,32 +122,41 @@ def lab(tmp_path_factory):
         log.close()
 
 
-KERNEL_IDLE = """(last) => {
-  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const kernel = panel && panel.sessionContext && panel.sessionContext.session
-                 && panel.sessionContext.session.kernel;
+PANEL = """(path) => Array.from(window.jupyterapp.shell.widgets('main'))
+  .find(w => w.context && w.context.path === path)"""
+
+OPEN = """async (path) => {  // opens the notebook as a tab of the one JupyterLab page
+  const w = await window.jupyterapp.commands.execute('docmanager:open',
+                                                     {path, factory: 'Notebook'});
+  await w.context.ready; return w.id; }"""
+
+KERNEL_READY = f"""(path) => {{ const panel = ({PANEL})(path);
+  const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return !!(kernel && kernel.status === 'idle' && panel.content.widgets.length > 0); }}"""
+
+KERNEL_IDLE = f"""([path, last]) => {{ const panel = ({PANEL})(path);
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   if (!kernel || kernel.status !== 'idle') return false;
   const cells = panel.content.widgets;
   return cells.slice(0, last < 0 ? cells.length : last + 1)
-              .every(c => c.model.type !== 'code' || c.model.executionCount !== null);
-}"""
+              .every(c => c.model.type !== 'code' || c.model.executionCount !== null); }}"""
 
-KERNEL_READY = """() => { const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  return !!(panel && panel.content && panel.sessionContext && panel.sessionContext.session
-            && panel.sessionContext.session.kernel
-            && panel.sessionContext.session.kernel.status === 'idle'); }"""
+RUN = f"""([path, index]) => {{  // starts the execution and returns at once
+  const app = window.jupyterapp, panel = ({PANEL})(path);
+  app.shell.activateById(panel.id);  // the notebook commands act on the current notebook
+  if (index < 0) {{ app.commands.execute('notebook:run-all-cells'); return true; }}
+  panel.content.activeCellIndex = index + 1;  // every cell above it: up to the interactive
+  app.commands.execute('notebook:run-all-above');
+  return true; }}"""
 
-RUN = """(index) => {  // starts the execution and returns at once
-  const app = window.jupyterapp, panel = app.shell.currentWidget;
-  if (index < 0) { app.commands.execute('notebook:run-all-cells'); return true; }
-  panel.content.activeCellIndex = index;
-  app.commands.execute('notebook:run-all-above').then(
-    () => app.commands.execute('notebook:run-cell'));
-  return true;
-}"""
+SHOW = f"""(path) => {{ const panel = ({PANEL})(path);
+  window.jupyterapp.shell.activateById(panel.id); return true; }}"""
 
-CELL_NODE = """async (index) => { const nb = window.jupyterapp.shell.currentWidget.content;
-  await nb.scrollToItem(index, 'start'); return nb.widgets[index].node; }"""
+CLOSE = f"""async (path) => {{ const panel = ({PANEL})(path);
+  await panel.sessionContext.shutdown(); panel.dispose(); return true; }}"""
+
+CELL_NODE = f"""async ([path, index]) => {{ const nb = ({PANEL})(path).content;
+  await nb.scrollToItem(index, 'start'); return nb.widgets[index].node; }}"""
 
 IMAGE = """(box) => { const img = box.querySelector('.widget-output img');
   return img ? {src: img.src.length + ':' + img.src.slice(-64), complete: img.complete,
@@ -157,33 +173,59 @@ def _first_slider_interactive(chapter: str, required: bool = True) -> int | None
     for i, cell in enumerate(cells):
         source = "".join(cell["source"])
         if cell["cell_type"] == "code" and "interactive(" in source and "Slider(" in source:
+            if i + 1 == len(cells):
+                raise AssertionError(f"{chapter}: an interactive cannot be the last cell")
             return i
     if required:
         raise AssertionError(f"{chapter} has no interactive with a slider")
     return None
 
 
-def _start(browser, base: str, chapter: str):
-    """Open the chapter (its own browser context and JupyterLab workspace, so no other
-    notebook is restored beside it) and start its execution; return the page."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+def _path(chapter: str) -> str:
+    return f"{chapter}/{chapter}.ipynb"
+
+
+def _last(chapter: str) -> int:
+    """The last cell that must have run before the probe (-1: all of them)."""
+    return -1 if chapter == FULL_RUN else _first_slider_interactive(chapter)
+
+
+def _open_lab(browser, base: str):
+    """The one JupyterLab page every notebook opens in (its own workspace, nothing restored)."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.errors = []
     page.on("pageerror", lambda err: page.errors.append(str(err)))
-    page.goto(f"{base}/lab/workspaces/{chapter}/tree/{chapter}/{chapter}.ipynb?reset")
-    page.wait_for_function(KERNEL_READY, timeout=120_000, polling=250)
-    index = -1 if chapter == FULL_RUN else _first_slider_interactive(chapter)
-    page.evaluate(RUN, index)
+    page.goto(f"{base}/lab/workspaces/browser-test?reset")
+    page.wait_for_function("() => !!window.jupyterapp", timeout=120_000, polling=250)
+    page.evaluate("async () => { await window.jupyterapp.restored; return true; }")
+    # No CSS animation or transition (the editor's blinking cursor, spinners): in a software-
+    # rendered page each one repaints continuously, and an idle notebook tab then costs
+    # Chromium a sixth of a core; the widgets and figures are drawn the same without them.
+    page.add_style_tag(content="*, *::before, *::after { animation: none !important; "
+                               "transition: none !important; }")
     return page
+
+
+def _start(page, chapter: str) -> None:
+    """Open the chapter's notebook in a new tab, wait for its kernel, start its execution."""
+    page.evaluate(OPEN, _path(chapter))
+    page.wait_for_function(KERNEL_READY, arg=_path(chapter), timeout=120_000, polling=250)
+    page.evaluate(RUN, [_path(chapter), -1 if chapter == FULL_RUN
+                        else _first_slider_interactive(chapter)])
+
+
+def _ready(page, chapter: str) -> bool:
+    return bool(page.evaluate(KERNEL_IDLE, [_path(chapter), _last(chapter)]))
 
 
 def _probe(page, chapter: str, shots: Path) -> list[str]:
     """Once the kernel is idle: the interactive's widget, slider tracks and redraw."""
-    problems = []
+    problems, path = [], _path(chapter)
     index = _first_slider_interactive(chapter)
-    last = -1 if chapter == FULL_RUN else index  # the cells that must have run
-    page.wait_for_function(KERNEL_IDLE, arg=last, timeout=300_000, polling=500)
-    cell = page.evaluate_handle(CELL_NODE, index).as_element()
+    page.evaluate(SHOW, path)
+    page.wait_for_function(KERNEL_IDLE, arg=[path, _last(chapter)], timeout=300_000,
+                           polling=500)
+    cell = page.evaluate_handle(CELL_NODE, [path, index]).as_element()
     if "Error displaying widget" in cell.inner_text():
         problems.append("Error displaying widget")
     box = cell.wait_for_selector(".widget-vbox", state="attached", timeout=60_000)
@@ -207,12 +249,22 @@ def _probe(page, chapter: str, shots: Path) -> list[str]:
         page.wait_for_function(IMAGE_CHANGED, arg=[box, before], timeout=60_000, polling=250)
     except Exception:  # noqa: BLE001  (reported with the screenshot)
         problems.append("the figure did not change after moving a slider with the keyboard")
-    page.wait_for_function(KERNEL_IDLE, arg=last, timeout=60_000, polling=250)
+    page.wait_for_function(KERNEL_IDLE, arg=[path, _last(chapter)], timeout=60_000,
+                           polling=250)
     after = box.evaluate(IMAGE)
     if not after or (after["w"], after["h"]) != (before["w"], before["h"]):
         problems.append(f"the redrawn image is {after} instead of {before['w']}x{before['h']}")
     page.screenshot(path=str(shots / f"{chapter}-after.png"))
-    return problems + [f"page error: {e}" for e in page.errors]
+    return problems
+
+
+def _cost(chapter: str) -> tuple[int, int]:
+    """How much a chapter runs before its interactive can be probed: the training-loop
+    calls, then the code cells (the longest start first, so the last to finish is short)."""
+    cells = json.loads(release_ipynb(chapter).read_text())["cells"]
+    upto = len(cells) if chapter == FULL_RUN else _first_slider_interactive(chapter) + 1
+    code = ["".join(c["source"]) for c in cells[:upto] if c["cell_type"] == "code"]
+    return sum(len(TRAINING_LOOP.findall(src)) for src in code), len(code)
 
 
 def test_first_interactive_of_every_chapter_renders_and_responds(lab, tmp_path):
@@ -220,29 +272,45 @@ def test_first_interactive_of_every_chapter_renders_and_responds(lab, tmp_path):
     base, _ = lab
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    found, started = {}, time.perf_counter()
-    todo = _with_sliders()
+    found, timeline, started = {}, [], time.perf_counter()
+    todo = sorted(_with_sliders(), key=_cost, reverse=True)
+    count = len(todo)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            while todo:  # a few chapters at a time: their kernels run side by side
-                batch, todo = todo[:CONCURRENT], todo[CONCURRENT:]
-                pages = {chapter: _start(browser, base, chapter) for chapter in batch}
-                for chapter, page in pages.items():
+            page = _open_lab(browser, base)
+            running: dict[str, float] = {}  # chapter -> second it was opened
+            while todo or running:  # a pool: the next notebook opens when one is probed
+                while todo and len(running) < CONCURRENT:
+                    chapter = todo.pop(0)
+                    running[chapter] = time.perf_counter() - started
+                    _start(page, chapter)
+                done = [c for c in running if _ready(page, c)]
+                if not done:
+                    time.sleep(0.5)
+                    continue
+                for chapter in done:
+                    opened, ready = running.pop(chapter), time.perf_counter() - started
+                    errors = len(page.errors)
                     try:
                         problems = _probe(page, chapter, shots)
                     except Exception as err:  # noqa: BLE001
                         page.screenshot(path=str(shots / f"{chapter}-error.png"))
                         problems = [f"{type(err).__name__}: {str(err)[:300]}"]
+                    problems += [f"page error: {e}" for e in page.errors[errors:]]
                     if problems:
                         found[chapter] = problems
-                for page in pages.values():
-                    page.evaluate("window.jupyterapp.commands.execute('kernelmenu:shutdown')")
-                    page.context.close()
+                    page.evaluate(CLOSE, _path(chapter))
+                    timeline.append((chapter, opened, ready, time.perf_counter() - started))
+            if page.errors:  # raised while another notebook was probed, or in between
+                found.setdefault("page", []).extend(page.errors)
         finally:
             browser.close()
     seconds = time.perf_counter() - started
-    print(f"browser test: {len(_with_sliders())} chapters in {seconds:.0f} s; "
-          f"screenshots in {shots}")
+    print(f"\nbrowser test: {count} chapters in {seconds:.0f} s, {CONCURRENT} kernels at a "
+          f"time in one JupyterLab page; screenshots in {shots}\n"
+          f"{'chapter':24s} {'opened s':>8s} {'ready s':>8s} {'probed s':>8s}")
+    for chapter, opened, ready, probed in timeline:
+        print(f"{chapter:24s} {opened:8.1f} {ready:8.1f} {probed:8.1f}")
     assert not found, f"screenshots in {shots}:\n" + "\n".join(
         f"{c}: {'; '.join(ps)}" for c, ps in found.items())

@@ -262,7 +262,7 @@ def autoencoder_step(model):
     return step
 
 
-steps_16 = pick(2000, 150, fast_mode=FAST)
+steps_16 = pick(2000, 60, fast_mode=FAST)
 x_train_on, x_test_on = x_train.to(DEVICE), x_test.to(DEVICE)  # evaluation data, moved once
 seed_everything(1)
 autoencoder.to(DEVICE)  # before train() builds the optimizer
@@ -353,7 +353,7 @@ def vae_step(model):
     return step
 
 
-steps_2d = pick(2000, 250, fast_mode=FAST)
+steps_2d = pick(2000, 100, fast_mode=FAST)
 seed_everything(2)
 ae2 = ConvAutoencoder(latent_dim=2).to(DEVICE)
 history_ae2 = train(ae2.parameters(), autoencoder_step(ae2),

@@ -656,7 +656,7 @@ x_test_bin = torch.bernoulli(x_test_flat, generator=torch.Generator().manual_see
 showcase = torch.stack([x_mnist_test[(y_mnist_test == d).nonzero()[0, 0]] for d in range(8)])
 z_prior = torch.randn(8, 8, generator=torch.Generator().manual_seed(4))  # [8, z_dim]
 log2_betas = pick([-3, -2, -1, 0, 1, 2, 3], [-2, 0, 2], fast_mode=FAST)
-steps = pick(2000, 150, fast_mode=FAST)
+steps = pick(2000, 80, fast_mode=FAST)
 
 
 def vae_step(model, beta):

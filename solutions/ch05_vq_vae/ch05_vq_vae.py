@@ -725,7 +725,7 @@ print(f"max |grad(no sg) - grad(codebook + 1.0 * commitment)| = {gap:.1e}")
 VQ = check_vector_quantizer.use(VectorQuantizer)
 K, D = 64, 8
 WIDTH = 32
-STEPS = pick(3000, 450, fast_mode=FAST)
+STEPS = pick(3000, 150, fast_mode=FAST)
 BATCH = pick(128, 64, fast_mode=FAST)
 
 seed_everything(0)

@@ -572,7 +572,7 @@ revive_fn = check_revive_dead_codes.use(revive_dead_codes)
 x_train, _ = load_mnist("train")  # [4000, 1, 28, 28] in [0, 1]
 x_test, y_test = load_mnist("test")  # [1000, 1, 28, 28], [1000]
 K, D, WIDTH = 512, 16, 32
-STEPS = pick(1000, 150, fast_mode=FAST)
+STEPS = pick(1000, 60, fast_mode=FAST)
 BATCH = pick(64, 32, fast_mode=FAST)
 LR = 2e-3
 REVIVE_EVERY, REVIVE_THRESHOLD = pick(50, 25, fast_mode=FAST), 1.0

@@ -642,7 +642,7 @@ for tau in (100.0, 10.0, 1.0):
 # the decoder's last bias starts at the logit of the mean pixel, so that the untrained
 # decoder already outputs the average brightness. Section 9 shows what happens to FSQ
 # without them. Everything else is chapter 6's recipe, with fewer steps since the chapter
-# trains a dozen models: 600 steps of 64 digits (120 of 32 in fast mode), Adam at 2·10⁻³.
+# trains a dozen models: 600 steps of 64 digits (60 of 32 in fast mode), Adam at 2·10⁻³.
 #
 # After training we measure on **all 4,000 training digits** (196,000 tokens) the code
 # usage and perplexity, and on the 1,000 test digits the reconstruction PSNR.
@@ -654,7 +654,7 @@ lfq_fn = check_lfq_quantize.use(lfq_quantize)
 x_train, _ = load_mnist("train")  # [4000, 1, 28, 28] in [0, 1]
 x_test, _ = load_mnist("test")  # [1000, 1, 28, 28]
 WIDTH, LR = 32, 2e-3
-STEPS = pick(600, 120, fast_mode=FAST)
+STEPS = pick(600, 60, fast_mode=FAST)
 BATCH = pick(64, 32, fast_mode=FAST)
 FSQ_LEVELS, LFQ_DIM, VQ_K, VQ_D = (8, 5, 5, 5), 10, 512, 16
 mean_logit = float(torch.logit(x_train.mean()))

@@ -784,7 +784,7 @@ for name, rec in (("L1 only", l1), ("L1 + feature distance", l1 + perc)):
 # * **wall time** of the training loop, on one CPU thread.
 
 # %%
-STEPS = pick(1000, 80, fast_mode=FAST)
+STEPS = pick(1000, 40, fast_mode=FAST)
 BATCH = 32
 SEEDS = pick([0, 1], [0], fast_mode=FAST)
 DISC_START, DISC_LR = STEPS // 4, 2e-4

@@ -443,7 +443,7 @@ plt.show()
 x_train, y_train = load_mnist("train")  # [4000, 1, 28, 28], [4000]
 x_test, y_test = load_mnist("test")  # [1000, 1, 28, 28], [1000]
 K, D, WIDTH = 128, 16, 32
-TOK_STEPS = pick(1500, 150, fast_mode=FAST)
+TOK_STEPS = pick(1500, 80, fast_mode=FAST)
 TOK_BATCH, TOK_LR = 64, 2e-3
 DVAE_KL_WEIGHT = 0.0625  # beta = 1 on the ELBO's scale: 49 positions / 784 pixels
 DVAE_ANNEAL = int(0.8 * TOK_STEPS)  # tau: 1 -> 1/16 over the first 80% of the steps
