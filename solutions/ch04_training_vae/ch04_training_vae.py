@@ -488,8 +488,10 @@ def fit_vae(model, *, steps, data=x_train, beta=1.0, anneal_steps=0, free_bits=0
         if not use_recon:
             loss = loss - recon  # break-it lab: train on the KL term alone
         t["step"] += 1
-        return {"loss": loss, "recon": recon, "kl": kl, "beta": beta_t,
-                "active": count_active(mu.detach())}
+        # this batch's active units, counted as active_units counts them but left a tensor
+        # on the device (an int every step would be one host read per step on a GPU)
+        active = (mu.detach().var(dim=0) > 0.01).sum()
+        return {"loss": loss, "recon": recon, "kl": kl, "beta": beta_t, "active": active}
 
     # no device= here: the batches stay on the CPU, where the seeded generator binarizes
     # them, and `step` moves each one to DEVICE (so every device sees the same digits)
