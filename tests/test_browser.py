@@ -27,17 +27,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+from functools import cache
 from pathlib import Path
 
 import pytest
 
+from tests.test_device_wiring import LOOPS
 from tools.chapters import chapters, release_ipynb
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = Path("/usr/bin/chromium")
 FULL_RUN = "ch02_variational_trick"  # the chapter run to the end with Run All
 MIN_TRACK_PX = 150
-TRAINING_LOOP = re.compile(r"\b(train|train_tokenizer|train_vqgan|train_prior|train_feature_net)\(")
+TRAINING_LOOP = re.compile(r"\b(" + "|".join(sorted(LOOPS)) + r")\(")  # the course's loops
 CONCURRENT = 3  # notebooks executing at once (each its own kernel)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -168,6 +170,7 @@ IMAGE_CHANGED = (f"([b, old]) => {{ const r = ({IMAGE})(b); return !!(r && r.com
                  "&& r.w > 0 && r.src !== old.src); }")
 
 
+@cache  # asked for at every poll of a running notebook
 def _first_slider_interactive(chapter: str, required: bool = True) -> int | None:
     cells = json.loads(release_ipynb(chapter).read_text())["cells"]
     for i, cell in enumerate(cells):
@@ -210,8 +213,7 @@ def _start(page, chapter: str) -> None:
     """Open the chapter's notebook in a new tab, wait for its kernel, start its execution."""
     page.evaluate(OPEN, _path(chapter))
     page.wait_for_function(KERNEL_READY, arg=_path(chapter), timeout=120_000, polling=250)
-    page.evaluate(RUN, [_path(chapter), -1 if chapter == FULL_RUN
-                        else _first_slider_interactive(chapter)])
+    page.evaluate(RUN, [_path(chapter), _last(chapter)])
 
 
 def _ready(page, chapter: str) -> bool:
